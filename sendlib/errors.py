@@ -1,0 +1,49 @@
+"""Errors that name the file, table, column or parameter at fault and what was expected."""
+
+from __future__ import annotations
+
+
+class SendlibError(Exception):
+    """Base class: every error sendlib raises on purpose."""
+
+
+class InputFileError(SendlibError):
+    """An official input file is missing, unreadable or not in the expected format."""
+
+    def __init__(self, path: object, problem: str, expected: str | None = None):
+        self.path = str(path)
+        self.problem = problem
+        self.expected = expected
+        message = f"{self.path}: {problem}"
+        if expected:
+            message += f" (expected {expected})"
+        super().__init__(message)
+
+
+class BuildCheckError(SendlibError):
+    """A built table failed a consistency check; names the table, area and period."""
+
+    def __init__(self, table: str, problem: str):
+        self.table = table
+        super().__init__(f"table {table}: {problem}")
+
+
+class DataValidationError(SendlibError):
+    """A processed table does not match its schema or its manifest entry."""
+
+    def __init__(self, table: str, problem: str):
+        self.table = table
+        super().__init__(f"data/processed/{table}.csv: {problem}")
+
+
+class ParameterError(SendlibError):
+    """A user-supplied parameter (area, year, deflator...) is not valid."""
+
+    def __init__(self, parameter: str, value: object, expected: str, suggestions: list[str] | None = None):
+        self.parameter = parameter
+        self.value = value
+        self.suggestions = suggestions or []
+        message = f"{parameter}={value!r} is not valid: expected {expected}"
+        if self.suggestions:
+            message += ". Did you mean: " + ", ".join(self.suggestions) + "?"
+        super().__init__(message)

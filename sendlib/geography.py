@@ -1,0 +1,371 @@
+"""The areas registry (LAs since 2015, regions, England): building it, finding an area by code or name,
+and harmonising panels across the reorganisations of Dorset, Northamptonshire and Cumbria."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from sendlib.errors import InputFileError, ParameterError
+from sendlib.periods import existed_in_financial_year, is_fy_label
+
+ENGLAND_CODE = "E92000001"
+FIRST_JANUARY = 2015
+
+#: Short names people use that are not prefixes of the official name, or that would be ambiguous.
+COMMON_NAMES: dict[str, tuple[str, ...]] = {
+    "314": ("Kingston",),
+    "810": ("Hull", "City of Hull"),
+    "839": ("BCP", "Bournemouth Christchurch and Poole"),
+    "846": ("Brighton", "Brighton & Hove"),
+    "840": ("Durham",),
+    "861": ("Stoke",),
+    "882": ("Southend",),
+    "884": ("Hereford",),
+    "801": ("City of Bristol",),
+    "391": ("Newcastle",),
+    "816": ("City of York",),
+    "313": ("Hounslow Council",),
+    "878": ("Devon County",),
+}
+
+REGION_ALIASES: dict[str, tuple[str, ...]] = {
+    "E12000001": ("North East England",),
+    "E12000002": ("North West England",),
+    "E12000003": ("Yorkshire and the Humber", "Yorkshire", "Yorkshire & Humber", "Yorkshire and Humber"),
+    "E12000004": ("East Midlands",),
+    "E12000005": ("West Midlands",),
+    "E12000006": ("East of England", "East", "Eastern"),
+    "E12000007": ("London", "Greater London"),
+    "E12000008": ("South East", "South East England"),
+    "E12000009": ("South West", "South West England"),
+}
+
+
+# --------------------------------------------------------------------------------------- names
+
+
+def normalise_name(name: str) -> str:
+    """Return a comparable form of an area name: lower case, '&' -> 'and', no ', City of' suffix or punctuation."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r",\s*(city|county) of\s*$", "", text)
+    text = re.sub(r"\(pre lg\)", "", text)
+    text = re.sub(r"\bst\.", "st", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def display_name(official: str) -> str:
+    """Return the everyday form of an official LA name ('Bristol, City of' -> 'Bristol')."""
+    return re.sub(r",\s*(City|County) of\s*$", "", str(official).strip())
+
+
+def slug(name: str) -> str:
+    """Return a file-name-safe form of an area name ('Bournemouth, Christchurch and Poole' -> 'bournemouth-christchurch-and-poole')."""
+    return normalise_name(name).replace(" ", "-") or "area"
+
+
+# --------------------------------------------------------------------------------------- build
+
+
+def build_areas(
+    geo_hierarchy: pd.DataFrame,
+    old_codes: pd.DataFrame,
+    boundary_changes: pd.DataFrame,
+    sen2_presence: pd.DataFrame,
+) -> pd.DataFrame:
+    """Return areas.csv: every upper-tier LA counted in SEN2 since January 2015, the 9 regions and England.
+
+    `sen2_presence` has one row per LA and January: old_la_code, new_la_code, la_name, region_code,
+    region_name, january (from the SEN2 caseload files, which say which LAs existed when).
+    """
+    presence = sen2_presence[sen2_presence["january"] >= FIRST_JANUARY]
+    successors = _successors(boundary_changes)
+    rows = []
+    for code, group in presence.groupby("old_la_code", sort=True):
+        latest = group.sort_values("january").iloc[-1]
+        ons_codes = _ons_codes_for(code, geo_hierarchy, old_codes, group)
+        rows.append({
+            "area_code": code,
+            "ons_code": ons_codes[0],
+            "area_name": display_name(latest["la_name"]),
+            "level": "la",
+            "region_code": latest["region_code"],
+            "region_name": latest["region_name"],
+            "first_year": int(group["january"].min()),
+            "last_year": int(group["january"].max()),
+            "successor_codes": ";".join(successors.get(code, [])),
+            "former_ons_codes": ";".join(ons_codes[1:]),
+            "aliases": ";".join(_aliases(code, latest["la_name"])),
+        })
+    las = pd.DataFrame(rows)
+    # an abolished LA that shares its name with its successor (Dorset county, Dorset unitary) is named by its end
+    shared = las["area_name"].duplicated(keep=False) & (las["last_year"] < las["last_year"].max())
+    las.loc[shared, "area_name"] = las.loc[shared].apply(lambda r: f"{r.area_name} (to {r.last_year})", axis=1)
+    regions = (presence[["region_code", "region_name"]].drop_duplicates().sort_values("region_code"))
+    if regions["region_code"].duplicated().any():
+        raise InputFileError("SEN2 caseload files", "a region code has two names", "one name per region")
+    first, last = int(presence["january"].min()), int(presence["january"].max())
+    region_rows = pd.DataFrame({
+        "area_code": regions["region_code"], "ons_code": regions["region_code"],
+        "area_name": regions["region_name"], "level": "region",
+        "region_code": regions["region_code"], "region_name": regions["region_name"],
+        "first_year": first, "last_year": last, "successor_codes": "", "former_ons_codes": "",
+        "aliases": [";".join(a for a in REGION_ALIASES.get(c, ()) if a != n)
+                    for c, n in zip(regions["region_code"], regions["region_name"], strict=True)],
+    })
+    england = pd.DataFrame([{
+        "area_code": ENGLAND_CODE, "ons_code": ENGLAND_CODE, "area_name": "England", "level": "england",
+        "region_code": "", "region_name": "", "first_year": first, "last_year": last,
+        "successor_codes": "", "former_ons_codes": "", "aliases": "",
+    }])
+    return pd.concat([las, region_rows, england], ignore_index=True)
+
+
+def _successors(changes: pd.DataFrame) -> dict[str, list[str]]:
+    """Return predecessor 3-digit code -> successor codes, for reorganisations that changed the code."""
+    result: dict[str, list[str]] = {}
+    for _, row in changes.iterrows():
+        before, after = str(row["predecessor_old_la_code"]).strip(), str(row["successor_old_la_code"]).strip()
+        if re.fullmatch(r"\d{3}", before) and re.fullmatch(r"\d{3}", after) and before != after:
+            result.setdefault(before, [])
+            if after not in result[before]:
+                result[before].append(after)
+    return {k: sorted(v) for k, v in result.items()}
+
+
+def _ons_codes_for(code: str, geo: pd.DataFrame, old_codes: pd.DataFrame, sen2: pd.DataFrame) -> list[str]:
+    """Return the LA's ONS codes, the most recent first (dfeR years in use, then SEN2)."""
+    rows = geo[geo["old_la_code"] == code].copy()
+    ordered: list[str] = []
+    if not rows.empty:
+        rows["last_year"] = pd.to_numeric(rows["last_year"])
+        ordered = rows.sort_values("last_year", ascending=False)["new_la_code"].tolist()
+    for extra in list(sen2.sort_values("january", ascending=False)["new_la_code"]) + list(
+        old_codes.loc[old_codes["old_la_code"] == code, "new_la_code"]
+    ):
+        if extra and extra not in ordered and re.fullmatch(r"E\d{8}", extra):
+            ordered.append(extra)
+    if not ordered:
+        raise InputFileError("la_lookup", f"no ONS code found for LA {code}", "a 9-character ONS code")
+    return ordered
+
+
+def _aliases(code: str, official: str) -> list[str]:
+    """Return other names an LA goes by: its official form and common short names."""
+    names = []
+    if display_name(official) != official:
+        names.append(official)
+    names.extend(COMMON_NAMES.get(code, ()))
+    return names
+
+
+# --------------------------------------------------------------------------------------- lookups
+
+
+def areas() -> pd.DataFrame:
+    """Return the validated areas registry (areas.csv)."""
+    from sendlib.data import load
+
+    return load("areas")
+
+
+def _candidates(registry: pd.DataFrame) -> list[tuple[str, str]]:
+    """Return (normalised name, area_code) for every name and alias in the registry."""
+    pairs = []
+    for row in registry.itertuples(index=False):
+        names = [row.area_name] + [a for a in str(row.aliases or "").split(";") if a]
+        pairs.extend((normalise_name(n), row.area_code) for n in names)
+    return pairs
+
+
+def find_area_codes(query: str, levels: Iterable[str] = ("la", "region", "england"),
+                    registry: pd.DataFrame | None = None) -> list[str]:
+    """Return the codes matching a query: a 3-digit code, an ONS code, a name or alias (any case), or a unique prefix."""
+    registry = areas() if registry is None else registry
+    registry = registry[registry["level"].isin(list(levels))]
+    text = str(query).strip()
+    if not text:
+        return []
+    upper = text.upper()
+    by_code = registry[(registry["area_code"].str.upper() == upper) | (registry["ons_code"].str.upper() == upper)
+                       | registry["former_ons_codes"].fillna("").str.upper().str.split(";").apply(lambda xs: upper in xs)]
+    if not by_code.empty:
+        return by_code["area_code"].drop_duplicates().tolist()
+    wanted = normalise_name(text)
+    pairs = _candidates(registry)
+    exact = sorted({code for name, code in pairs if name == wanted})
+    if exact:
+        return exact
+    prefix = sorted({code for name, code in pairs if name.startswith(wanted + " ") or name.startswith(wanted)})
+    return prefix
+
+
+def suggest_areas(query: str, levels: Iterable[str] = ("la", "region", "england"),
+                  registry: pd.DataFrame | None = None, limit: int = 5) -> list[str]:
+    """Return up to `limit` 'Name (code)' suggestions close to a query that matched nothing."""
+    registry = areas() if registry is None else registry
+    registry = registry[registry["level"].isin(list(levels))]
+    names = {normalise_name(r.area_name): f"{r.area_name} ({r.area_code})" for r in registry.itertuples()}
+    close = difflib.get_close_matches(normalise_name(query), list(names), n=limit, cutoff=0.5)
+    contains = [label for name, label in names.items() if normalise_name(query) and normalise_name(query) in name]
+    ordered = []
+    for label in [names[c] for c in close] + contains:
+        if label not in ordered:
+            ordered.append(label)
+    return ordered[:limit]
+
+
+def resolve_area(query: str, levels: Iterable[str] = ("la", "region", "england"), parameter: str = "area",
+                 registry: pd.DataFrame | None = None) -> pd.Series:
+    """Return the registry row of the one area a query names, or raise ParameterError with close matches."""
+    levels = tuple(levels)
+    registry = areas() if registry is None else registry
+    codes = find_area_codes(query, levels, registry)
+    if len(codes) == 1:
+        return registry[registry["area_code"] == codes[0]].iloc[0]
+    kinds = " or ".join({"la": "an LA (3-digit code, ONS code or name)", "region": "a region (name or E12 code)",
+                         "england": "England"}[lv] for lv in levels)
+    if codes:
+        labels = [f"{r.area_name} ({r.area_code})" for r in registry[registry["area_code"].isin(codes)].itertuples()]
+        raise ParameterError(parameter, query, f"{kinds}; it matches several areas", labels)
+    raise ParameterError(parameter, query, kinds, suggest_areas(query, levels, registry))
+
+
+def region_las(region_code: str, registry: pd.DataFrame | None = None, current_only: bool = False) -> pd.DataFrame:
+    """Return the registry rows of the LAs in a region (all since 2015, or only those existing now)."""
+    registry = areas() if registry is None else registry
+    las = registry[(registry["level"] == "la") & (registry["region_code"] == region_code)]
+    if current_only:
+        las = las[las["last_year"] == registry["last_year"].max()]
+    return las
+
+
+# --------------------------------------------------------------------------------------- harmonise
+
+
+def stable_units(registry: pd.DataFrame | None = None) -> dict[str, str]:
+    """Return area_code -> stable unit code, joining predecessor and successor LAs into one unit."""
+    registry = areas() if registry is None else registry
+    las = registry[registry["level"] == "la"]
+    parent = {code: code for code in las["area_code"]}
+
+    def find(code: str) -> str:
+        while parent[code] != code:
+            code = parent[code]
+        return code
+
+    for row in las.itertuples():
+        for successor in filter(None, str(row.successor_codes or "").split(";")):
+            if successor in parent:
+                parent[find(successor)] = find(row.area_code)
+    groups: dict[str, list[str]] = {}
+    for code in parent:
+        groups.setdefault(find(code), []).append(code)
+    mapping = {}
+    for members in groups.values():
+        unit = "+".join(sorted(members)) if len(members) > 1 else members[0]
+        for code in members:
+            mapping[code] = unit
+    return mapping
+
+
+def unit_names(registry: pd.DataFrame | None = None) -> dict[str, str]:
+    """Return stable unit code -> readable name ('Cumbria / Cumberland + Westmorland and Furness')."""
+    registry = areas() if registry is None else registry
+    names = dict(zip(registry["area_code"], registry["area_name"], strict=True))
+    result = {}
+    for code, unit in stable_units(registry).items():
+        if "+" in unit:
+            members = unit.split("+")
+            older = [names[m] for m in members if not _is_successor(m, registry)]
+            newer = [names[m] for m in members if _is_successor(m, registry)]
+            result[unit] = " + ".join(older) + " / " + " + ".join(newer)
+        else:
+            result[code] = names[code]
+    return result
+
+
+def _is_successor(code: str, registry: pd.DataFrame) -> bool:
+    """Return True if some LA names this code as its successor."""
+    return registry["successor_codes"].fillna("").str.split(";").apply(lambda xs: code in xs).any()
+
+
+def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str] | None = None,
+              registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return a panel on stable units: LAs joined across reorganisations, counts summed per period.
+
+    `period` is the column holding the January (int) or financial year ('2019-20'); `values` are the
+    additive columns to sum (default: numeric columns not ending in _pct, _rate, _index or _per_*).
+    A unit's value for a period is missing unless every member LA that existed then has a value, so
+    growth never jumps at a reorganisation. Regions and England pass through unchanged.
+    """
+    registry = areas() if registry is None else registry
+    if period is None:
+        period = next((c for c in ("january", "financial_year", "year", "mid_year") if c in df.columns), None)
+        if period is None:
+            raise ValueError("harmonise: no period column (january, financial_year, year) in the panel")
+    if values is None:
+        values = [c for c in df.select_dtypes("number").columns if c != period
+                  and not re.search(r"(_pct|_rate|_index|_per_.*|_year)$", c)]
+    values = list(values)
+    mapping = stable_units(registry)
+    names = unit_names(registry)
+    spans = registry.set_index("area_code")[["first_year", "last_year"]]
+    is_la = df["level"].eq("la") if "level" in df.columns else df["area_code"].isin(mapping)
+    others, las = df[~is_la], df[is_la].copy()
+    las["unit"] = las["area_code"].map(mapping)
+    if las["unit"].isna().any():
+        unknown = sorted(las.loc[las["unit"].isna(), "area_code"].unique())
+        raise ParameterError("area_code", unknown[0], "an LA code in areas.csv")
+    out = []
+    for (unit, when), group in las.groupby(["unit", period], sort=True):
+        members = unit.split("+")
+        existing = [m for m in members if _existed(spans.loc[m], when)]
+        have = group.set_index("area_code")
+        row = {"area_code": unit, "area_name": names[unit], "level": "la", period: when}
+        for column in values:
+            got = have[column].reindex(existing)
+            row[column] = got.sum() if len(existing) and got.notna().all() else float("nan")
+        out.append(row)
+    units = pd.DataFrame(out, columns=["area_code", "area_name", "level", period] + values)
+    keep = [c for c in ["area_code", "area_name", "level", period] + values if c in others.columns]
+    return pd.concat([units, others[keep]], ignore_index=True)
+
+
+def _existed(span: pd.Series, when: object) -> bool:
+    """Return True if an LA with this first/last January existed in the period (January or financial year)."""
+    if is_fy_label(when):
+        return existed_in_financial_year(int(span["first_year"]), int(span["last_year"]), str(when))
+    return int(span["first_year"]) <= int(when) <= int(span["last_year"])
+
+
+def codes_from_names(names: pd.Series, source_path: Path | str, registry: pd.DataFrame,
+                     periods: pd.Series | None = None) -> pd.Series:
+    """Return the 3-digit code of each LA name in a file keyed by name; an unknown name is an error naming the file.
+
+    Where a name belongs to two LAs (Dorset county to 2019, Dorset unitary after), `periods` (January or
+    financial year of each row) picks the one that existed then.
+    """
+    las = registry[registry["level"] == "la"]
+    spans = las.set_index("area_code")[["first_year", "last_year"]]
+    lookup: dict[str, set[str]] = {}
+    for name, code in _candidates(las):
+        lookup.setdefault(name, set()).add(code)
+    result = []
+    for position, name in enumerate(names):
+        found = lookup.get(normalise_name(name), set())
+        if len(found) > 1 and periods is not None:
+            when = periods.iloc[position]
+            found = {c for c in found if _existed(spans.loc[c], when)}
+        if len(found) != 1:
+            problem = "is not in the areas registry" if not found else f"matches several LAs {sorted(found)}"
+            raise InputFileError(source_path, f"LA name {name!r} {problem}", "an English upper-tier LA name")
+        result.append(next(iter(found)))
+    return pd.Series(result, index=names.index, dtype=object)

@@ -1,0 +1,203 @@
+"""The registry of input files: where each lives under the raw folder, who publishes it, its official
+URL, release, format and provenance status. Builders look files up here by name, never by path."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sendlib.errors import InputFileError
+
+EES = "https://explore-education-statistics.service.gov.uk/find-statistics"
+DSG_SERVICE = "https://skillsfunding.service.gov.uk/view-latest-funding/national-funding-allocations/DSG"
+ONS_GENERATOR = "https://www.ons.gov.uk/generator?format=csv&uri="
+
+#: Provenance grades carried into the tables' `status` columns.
+STATUS_OFFICIAL = "official"
+STATUS_DERIVED_OFFICIAL = "derived-official"  # derived by a DfE team from official files
+STATUS_DERIVED_THIRD_PARTY = "derived-third-party"  # derived by a third party from official files
+STATUS_SECONDARY = "secondary"  # transcribed from official statements (written answers, press releases)
+STATUS_COMPILED = "compiled"  # compiled by hand from several public sources, each row cited
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: its path under the raw folder and what it is."""
+
+    name: str
+    path: str
+    publisher: str
+    title: str
+    url: str
+    release: str
+    format: str
+    status: str = STATUS_OFFICIAL
+    columns: tuple[str, ...] = field(default_factory=tuple)
+    note: str = ""
+
+    def locate(self, raw: Path) -> Path:
+        """Return the file's path under `raw`, or raise naming the file and the source."""
+        path = Path(raw) / self.path
+        if not path.is_file():
+            raise InputFileError(path, f"input '{self.name}' ({self.title}) not found",
+                                 f"the file from {self.url}")
+        return path
+
+    def describe(self, raw: Path) -> dict[str, str]:
+        """Return the manifest entry for this input: name, publisher, title, URL, release, status, sha256."""
+        path = self.locate(raw)
+        return {
+            "name": self.name,
+            "file": self.path,
+            "publisher": self.publisher,
+            "title": self.title,
+            "url": self.url,
+            "release": self.release,
+            "status": self.status,
+            "sha256": sha256_of(path),
+        }
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_EHCP_2025 = f"{EES}/education-health-and-care-plans/2025"
+_SEN2_COLUMNS = ("time_period", "time_identifier", "geographic_level", "region_code", "old_la_code", "la_name")
+
+SOURCES: dict[str, Source] = {s.name: s for s in [
+    Source("sen2_2022_caseload", "ehcp_sen2/sen2_2022release_age_caseload_total_2010-2022.csv", "DfE",
+           "Education, health and care plans, reporting year 2022: statements and EHC plans by age (Total)",
+           f"{EES}/education-health-and-care-plans/2022", "2022 release (23 June 2022)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("characteristic_age", "Total_all")),
+    Source("sen2_2025_caseload", "ehcp_sen2/sen2_2025release_caseload_toplevel.csv", "DfE",
+           "Education, health and care plans, reporting year 2025: EHC plans by placement (All EHC plans)",
+           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("breakdown_topic", "ehcplans", "mainstream_total", "special_la_maintained",
+                                    "special_academy_free", "special_independent", "special_non_maintained",
+                                    "fe_total")),
+    Source("sen2_2025_newplans", "ehcp_sen2/sen2_2025release_newplans_toplevel.csv", "DfE",
+           "Education, health and care plans, reporting year 2025: new EHC plans by calendar year",
+           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("breakdown_topic", "new_ehc_plans")),
+    Source("sen2_2025_requests", "ehcp_sen2/sen2_2025release_requests_toplevel.csv", "DfE",
+           "Education, health and care plans, reporting year 2025: requests for EHC needs assessment",
+           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("breakdown_topic", "requests_received_in_year", "requests_decided_to_assess",
+                                    "requests_decided_not_to_assess")),
+    Source("sen2_2025_timeliness", "ehcp_sen2/sen2_2025release_timeliness_20_week_toplevel.csv", "DfE",
+           "Education, health and care plans, reporting year 2025: EHC plans issued within 20 weeks",
+           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("breakdown_topic", "plans_issued_den", "plans_issued_within_20_weeks",
+                                    "pc_plans_issued_within_20_weeks")),
+    Source("sen2_mi_2023", "ehcp_sen2/sen2_mi_2023release_2014-2022.csv", "DfE",
+           "Education, health and care plans, reporting year 2023: management information file, 2014-2022",
+           f"{EES}/education-health-and-care-plans/2023", "2023 release (15 June 2023)", "ees-csv",
+           columns=_SEN2_COLUMNS + ("new_all_ehc", "inreq_ehc", "ass_refused_ehc", "inc_exc_20week_ehc",
+                                    "tot_inc_exc_ehc", "inc_exc_20week_rate")),
+    Source("dsg_2020_21", "dsg_high_needs_block/dsg_2020-21_allocations_file_dated_2021_11_18.ods", "ESFA/DfE",
+           "Dedicated schools grant (DSG): 2020 to 2021 allocations", f"{DSG_SERVICE}/2020-to-2021",
+           "read from the file's Information sheet", "dsg-ods"),
+    Source("dsg_2021_22", "dsg_high_needs_block/dsg_2021-22_allocations_file_dated_2022_07_18.ods", "ESFA/DfE",
+           "Dedicated schools grant (DSG): 2021 to 2022 allocations", f"{DSG_SERVICE}/2021-to-2022",
+           "read from the file's Information sheet", "dsg-ods"),
+    Source("dsg_2022_23", "dsg_high_needs_block/dsg_2022-23_allocations_file_dated_2023_07_20.ods", "ESFA/DfE",
+           "Dedicated schools grant (DSG): 2022 to 2023 allocations", f"{DSG_SERVICE}/2022-to-2023",
+           "read from the file's Information sheet", "dsg-ods"),
+    Source("dsg_2023_24", "dsg_high_needs_block/dsg_2023-24_allocations_file_dated_2024_07_20.ods", "ESFA/DfE",
+           "Dedicated schools grant (DSG): 2023 to 2024 allocations", f"{DSG_SERVICE}/2023-to-2024",
+           "read from the file's Information sheet", "dsg-ods"),
+    Source("dsg_summaries", "dsg_high_needs_block/dsg_summaries_2019-20_to_2023-24_amalgamated.ods", "ESFA/DfE",
+           "DSG allocations summary sheets 2019-20 to 2023-24, amalgamated by DfE's SEND-AP Inclusion Dashboard",
+           "https://www.gov.uk/government/publications/dedicated-schools-grant-dsg-2019-to-2020",
+           "vintage of each sheet identified by its total DSG", "dsg-ods", STATUS_OFFICIAL,
+           note="Summary sheets copied unchanged from the ESFA files by a DfE team"),
+    Source("dsg_march_vintages", "dsg_high_needs_block/DSG_total_by_year_march_vintages_2019-20_to_2023-24.xlsx",
+           "ESFA/DfE", "Total DSG allocation by LA, March updates 2019-20 to 2023-24 (SEND-AP dashboard)",
+           DSG_SERVICE, "March updates, dates in the sheet names", "xlsx"),
+    Source("hnb_parliamentary_answers", "dsg_high_needs_block/hnb_secondary_values_from_parliamentary_answers.csv",
+           "DfE (written parliamentary answers)", "High needs block totals stated in DfE written answers",
+           "https://www.parallelparliament.co.uk/question/129210/special-educational-needs-finance",
+           "UIN 129210 (answered 7 March 2022) and others", "csv", STATUS_SECONDARY,
+           columns=("geography", "financial_year", "hnb_gbp_m", "source_pq", "source_url")),
+    Source("ons_gdp_deflator", "deflators/ons_ybgb_gdp_deflator_release_2025-06-30.csv", "ONS",
+           "GDP at market prices: implied deflator, SA (YBGB), 2022 = 100",
+           f"{ONS_GENERATOR}/economy/grossdomesticproductgdp/timeseries/ybgb/ukea",
+           "read from the file's Release date row", "ons-csv"),
+    Source("ons_cpih", "deflators/ons_cpih_release.csv", "ONS", "CPIH index 00: all items, 2015 = 100 (L522)",
+           f"{ONS_GENERATOR}/economy/inflationandpriceindices/timeseries/l522/mm23",
+           "read from the file's Release date row", "ons-csv"),
+    Source("dfer_geo_hierarchy", "la_lookup/dfeR_geo_hierarchy_la_level_england_2017-2025.csv",
+           "DfE (dfeR package)", "LA codes, names and regions with years in use (dfeR geo_hierarchy)",
+           "https://github.com/dfe-analytical-services/dfeR", "dfeR at bc940bf (2026-02-19)", "csv",
+           STATUS_DERIVED_OFFICIAL,
+           columns=("old_la_code", "new_la_code", "la_name", "region_code", "region_name", "first_year", "last_year")),
+    Source("dfer_old_la_codes", "la_lookup/dfeR_old_la_codes_all.csv", "DfE (dfeR package)",
+           "Old (3-digit) and new (ONS) LA codes", "https://github.com/dfe-analytical-services/dfeR",
+           "dfeR at bc940bf (2026-02-19)", "csv", STATUS_DERIVED_OFFICIAL,
+           columns=("la_name", "old_la_code", "new_la_code")),
+    Source("boundary_changes", "la_lookup/boundary_changes_since_2015.csv", "compiled from DfE files",
+           "LA boundary changes since 2015 (predecessor and successor codes)",
+           "https://github.com/dfe-analytical-services/dfeR", "checked against SEN2 January counts", "csv",
+           STATUS_COMPILED,
+           columns=("change", "predecessor_old_la_code", "successor_old_la_code", "successor_la_name")),
+    Source("programme_membership", "programme_membership_compiled.csv", "compiled from gov.uk and council sources",
+           "Safety Valve agreements and Delivering Better Value LAs, each row with its source and confidence",
+           "https://www.gov.uk/government/publications/dedicated-schools-grant-very-high-deficit-intervention",
+           "compiled 2026 (36 of 38 SV agreements, 47 of 55 DBV LAs)", "csv", STATUS_COMPILED,
+           columns=("la_name", "old_la_code", "programme", "cohort", "dfe_amount_gbp_m", "amount_source",
+                    "membership_confidence", "membership_source", "notes")),
+    Source("dsg_balance_pct_sendap", "dsg_high_needs_block/sendap_dsg_cumulative_balance_pct_by_la_2019-20_to_2021-22.csv",
+           "DfE SEND-AP Inclusion Dashboard", "DSG cumulative balance as a % of total DSG income, from s251 outturn",
+           "https://github.com/dfe-analytical-services/SEND-AP-Inclusion-Dashboard", "dashboard data of 2024-01-09",
+           "csv", STATUS_DERIVED_OFFICIAL,
+           columns=("geographic_level", "region_name", "la_name", "deficit", "financial_year")),
+    Source("dsg_balance_2023_24_kali89", "la_dsg_balance_2023_24_from_kali89_s251.csv", "third party (Kali89/la-send-analysis)",
+           "DSG cumulative balance carried forward at end 2023-24 (s251 line 1.9.3), positive = deficit",
+           f"{EES}/la-and-school-expenditure", "derived from the s251 outturn 2023-24", "csv",
+           STATUS_DERIVED_THIRD_PARTY, columns=("new_la_code", "la_name", "dsg_balance_carried_forward_2023_24_gbp")),
+    Source("s251_high_needs_net", "s251_high_needs/s251_outturn_net_buckets_by_la_2017-18_to_2024-25_from_budget_galaxy.csv",
+           "third party (JuanBlanco9/German-Budget-Galaxy)",
+           "s251 outturn: net high-needs expenditure (lines 1.2.x) by LA, 2017-18 to 2024-25",
+           f"{EES}/la-and-school-expenditure", "derived from the s251 outturn file (2024-25 release)", "csv",
+           STATUS_DERIVED_THIRD_PARTY, columns=("fy", "new_la_code", "la_name", "hn_1_2_x_net")),
+    Source("specialist_topups_sendap", "s251_high_needs/sendap_specialist_topup_spend_by_la_2018-19_to_2021-22.csv",
+           "DfE SEND-AP Inclusion Dashboard",
+           "Top-up spend on special schools and AP: state vs independent or non-maintained, 2018-19 to 2021-22",
+           "https://github.com/dfe-analytical-services/SEND-AP-Inclusion-Dashboard", "dashboard data of 2024-01-09",
+           "csv", STATUS_DERIVED_OFFICIAL, columns=("la_name", "category", "year", "total_spend")),
+    Source("ons_mye2023_single_age", "population/ons_mye2023_utla_single_age_0_25.csv", "ONS",
+           "Mid-year population estimates, mid-2023, single year of age 0-25 by upper-tier LA (MYE2)",
+           "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates",
+           "15 July 2024 (mid-2023, April 2023 boundaries)", "csv",
+           columns=("area_code", "area_name", "all_ages", "pop_0_25", "pop_2_18")),
+    Source("ons_mye4_totals", "population/ons_mye4_total_pop_utla_mid2011_mid2023.csv", "ONS",
+           "Mid-year population estimates, all ages, mid-2011 to mid-2023 by upper-tier LA (MYE4)",
+           "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates",
+           "15 July 2024 (April 2023 boundaries)", "csv", columns=("area_code", "area_name")),
+    Source("lait_indicators", "lait/lait_sen_context_indicators_2016-2025.csv", "DfE",
+           "Local Authority Interactive Tool (LAIT): SEN, FSM, EAL and child poverty indicators",
+           "https://www.gov.uk/government/publications/local-authority-interactive-tool-lait",
+           "LAIT at 2e30e39 (2026-04-08)", "csv",
+           columns=("measure_short", "years", "la_or_region", "value", "la_number")),
+    Source("lait_dictionary", "lait/lait_data_dictionary_subset.csv", "DfE", "LAIT data dictionary",
+           "https://www.gov.uk/government/publications/local-authority-interactive-tool-lait",
+           "LAIT at 2e30e39 (2026-04-08)", "csv", columns=("Measure_short", "Measure")),
+    Source("statistical_neighbours", "lait/lait_statistical_neighbours_sn_may_2025.xlsx", "DfE",
+           "Children's services statistical neighbours (10 per LA), May 2025",
+           "https://www.gov.uk/government/publications/local-authority-interactive-tool-lait", "May 2025", "xlsx"),
+]}
+
+
+def source(name: str) -> Source:
+    """Return the registered source called `name`."""
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise KeyError(f"no source named {name!r}; registered: {sorted(SOURCES)}") from None
