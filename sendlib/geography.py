@@ -71,6 +71,13 @@ def slug(name: str) -> str:
     return normalise_name(name).replace(" ", "-") or "area"
 
 
+def split_list(value: object) -> list[str]:
+    """Return the items of a ';'-separated registry cell (empty list for a missing or empty cell)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [item for item in str(value).split(";") if item]
+
+
 # --------------------------------------------------------------------------------------- build
 
 
@@ -128,9 +135,14 @@ def build_areas(
     return pd.concat([las, region_rows, england], ignore_index=True)
 
 
+#: Successions the boundary-change file states in words only: Christchurch moved from Dorset county (835)
+#: to Bournemouth, Christchurch and Poole (839) in April 2019, so BCP succeeds Dorset county in part.
+PARTIAL_SUCCESSORS: dict[str, tuple[str, ...]] = {"835": ("839",)}
+
+
 def _successors(changes: pd.DataFrame) -> dict[str, list[str]]:
     """Return predecessor 3-digit code -> successor codes, for reorganisations that changed the code."""
-    result: dict[str, list[str]] = {}
+    result: dict[str, list[str]] = {k: list(v) for k, v in PARTIAL_SUCCESSORS.items()}
     for _, row in changes.iterrows():
         before, after = str(row["predecessor_old_la_code"]).strip(), str(row["successor_old_la_code"]).strip()
         if re.fullmatch(r"\d{3}", before) and re.fullmatch(r"\d{3}", after) and before != after:
@@ -180,7 +192,7 @@ def _candidates(registry: pd.DataFrame) -> list[tuple[str, str]]:
     """Return (normalised name, area_code) for every name and alias in the registry."""
     pairs = []
     for row in registry.itertuples(index=False):
-        names = [row.area_name] + [a for a in str(row.aliases or "").split(";") if a]
+        names = [row.area_name] + split_list(row.aliases)
         pairs.extend((normalise_name(n), row.area_code) for n in names)
     return pairs
 
@@ -209,17 +221,21 @@ def find_area_codes(query: str, levels: Iterable[str] = ("la", "region", "englan
 
 def suggest_areas(query: str, levels: Iterable[str] = ("la", "region", "england"),
                   registry: pd.DataFrame | None = None, limit: int = 5) -> list[str]:
-    """Return up to `limit` 'Name (code)' suggestions close to a query that matched nothing."""
+    """Return up to `limit` 'Name (code)' suggestions close to a query that matched nothing (best first)."""
     registry = areas() if registry is None else registry
     registry = registry[registry["level"].isin(list(levels))]
-    names = {normalise_name(r.area_name): f"{r.area_name} ({r.area_code})" for r in registry.itertuples()}
-    close = difflib.get_close_matches(normalise_name(query), list(names), n=limit, cutoff=0.5)
-    contains = [label for name, label in names.items() if normalise_name(query) and normalise_name(query) in name]
-    ordered = []
-    for label in [names[c] for c in close] + contains:
-        if label not in ordered:
-            ordered.append(label)
-    return ordered[:limit]
+    wanted = normalise_name(query)
+    if not wanted:
+        return []
+    scores: dict[str, float] = {}
+    for name, code in _candidates(registry):
+        whole = difflib.SequenceMatcher(None, wanted, name).ratio()
+        start = difflib.SequenceMatcher(None, wanted, name[: len(wanted) + 1]).ratio()
+        contains = 0.9 if wanted in name else 0.0
+        scores[code] = max(scores.get(code, 0.0), whole, start * 0.95, contains)
+    labels = dict(zip(registry["area_code"], registry["area_name"], strict=True))
+    best = sorted((s, c) for c, s in scores.items() if s >= 0.6)
+    return [f"{labels[c]} ({c})" for s, c in sorted(best, key=lambda t: (-t[0], labels[t[1]]))[:limit]]
 
 
 def resolve_area(query: str, levels: Iterable[str] = ("la", "region", "england"), parameter: str = "area",
@@ -262,7 +278,7 @@ def stable_units(registry: pd.DataFrame | None = None) -> dict[str, str]:
         return code
 
     for row in las.itertuples():
-        for successor in filter(None, str(row.successor_codes or "").split(";")):
+        for successor in split_list(row.successor_codes):
             if successor in parent:
                 parent[find(successor)] = find(row.area_code)
     groups: dict[str, list[str]] = {}
@@ -294,7 +310,7 @@ def unit_names(registry: pd.DataFrame | None = None) -> dict[str, str]:
 
 def _is_successor(code: str, registry: pd.DataFrame) -> bool:
     """Return True if some LA names this code as its successor."""
-    return registry["successor_codes"].fillna("").str.split(";").apply(lambda xs: code in xs).any()
+    return any(code in split_list(v) for v in registry["successor_codes"])
 
 
 def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str] | None = None,

@@ -1,0 +1,163 @@
+"""programmes.csv and dsg_balance.csv: who is in Safety Valve or DBV, and the deficits behind it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sendlib.build.common import Built, as_int, path_of, require
+from sendlib.errors import InputFileError
+from sendlib.geography import ENGLAND_CODE, codes_from_names, normalise_name, split_list
+from sendlib.readers.ees import read_columns
+from sendlib.sources import STATUS_DERIVED_OFFICIAL, STATUS_DERIVED_THIRD_PARTY, source
+
+PROGRAMMES = {"safety valve": "safety_valve", "delivering better value": "dbv"}
+SV_AGREEMENTS_ANNOUNCED, DBV_LAS_ANNOUNCED = 38, 55
+
+
+def _cohort(programme: str, text: str, path: Path) -> tuple[str, bool]:
+    """Return (cohort label, inferred?) from the compiled file's cohort text."""
+    raw = str(text).strip()
+    if programme == "safety_valve":
+        match = re.match(r"^(20\d{2})-(\d{2})", raw)
+        if not match:
+            raise InputFileError(path, f"Safety Valve cohort {raw!r}", "a financial year such as '2022-23'")
+        return f"{match.group(1)}-{match.group(2)}", "candidate" in raw.lower() or "unconfirmed" in raw.lower()
+    match = re.match(r"^tranche\s*(\d)", raw, flags=re.IGNORECASE)
+    if not match:
+        raise InputFileError(path, f"DBV cohort {raw!r}", "'Tranche 1', 'Tranche 2' or 'Tranche 3'")
+    return f"tranche {match.group(1)}", "inferred" in raw.lower()
+
+
+def _confidence(text: str, path: Path) -> str:
+    """Return high | medium | low from the compiled file's confidence text ('high (membership); cohort inferred (medium)')."""
+    lowered = str(text).strip().lower()
+    if lowered.startswith("low"):
+        return "low"
+    if lowered.startswith("medium") or "inferred" in lowered or "(medium" in lowered:
+        return "medium"
+    if lowered.startswith("high"):
+        return "high"
+    raise InputFileError(path, f"membership_confidence {text!r}", "text starting with high, medium or low")
+
+
+def _amount(text: str, programme: str) -> tuple[float, str]:
+    """Return (DfE amount in pounds or NaN, note) from text like '33.5 (Room151: 33.0)' or 'up to 1.0 (...)'."""
+    raw = str(text).strip()
+    if not raw or raw.lower() == "nan":
+        return np.nan, "not found"
+    if raw.lower().startswith("up to"):
+        return np.nan, f"{raw} £m: a ceiling, not a confirmed amount"
+    match = re.match(r"^(\d+(?:\.\d+)?)", raw)
+    if not match:
+        return np.nan, raw
+    note = raw[match.end():].strip(" ()")
+    return round(float(match.group(1)) * 1e6), note
+
+
+def build_programmes(raw: Path, areas: pd.DataFrame) -> Built:
+    """Return programmes.csv: one row per LA and programme, every compiled row kept with its confidence."""
+    table = "programmes"
+    path = path_of(raw, "programme_membership")
+    columns = ["la_name", "old_la_code", "programme", "cohort", "dfe_amount_gbp_m", "amount_source",
+               "membership_confidence", "membership_source", "notes"]
+    frame = read_columns(path, columns)
+    rows = []
+    names = areas.set_index("area_code")["area_name"]
+    for r in frame.itertuples(index=False):
+        programme = PROGRAMMES.get(r.programme.strip().lower())
+        if programme is None:
+            raise InputFileError(path, f"programme {r.programme!r}", "'Safety Valve' or 'Delivering Better Value'")
+        code = r.old_la_code.strip()
+        if code not in names.index:
+            raise InputFileError(path, f"LA code {code!r} ({r.la_name}) is not in areas.csv", "a 3-digit LA code")
+        if normalise_name(names[code]) != normalise_name(r.la_name):
+            raise InputFileError(path, f"LA code {code} is {names[code]!r} in areas.csv, not {r.la_name!r}",
+                                 "the code and name of the same LA")
+        cohort, inferred = _cohort(programme, r.cohort, path)
+        confidence = _confidence(r.membership_confidence, path)
+        if inferred and confidence == "high":
+            confidence = "medium"
+        if "candidate" in r.cohort.lower():
+            confidence = "low"
+        amount, amount_note = _amount(r.dfe_amount_gbp_m, programme)
+        rows.append({"area_code": code, "area_name": names[code], "programme": programme, "cohort": cohort,
+                     "dfe_amount_gbp": amount, "confidence": confidence, "source": r.membership_source.strip(),
+                     "amount_source": r.amount_source.strip(), "amount_note": amount_note,
+                     "confidence_note": r.membership_confidence.strip(), "notes": r.notes.strip()})
+    out = pd.DataFrame(rows)
+    out["dfe_amount_gbp"] = as_int(out["dfe_amount_gbp"])
+    dup = out[out.duplicated(["area_code", "programme"], keep=False)]
+    require(dup.empty, table, f"LA and programme repeat: {dup[['area_code', 'programme']].head(2).to_dict('records')}")
+    out = out.sort_values(["programme", "cohort", "area_name"], key=lambda c: c.map({"safety_valve": 0, "dbv": 1})
+                          if c.name == "programme" else c).reset_index(drop=True)
+    sv = out[(out["programme"] == "safety_valve") & (out["confidence"] != "low")]
+    dbv = out[out["programme"] == "dbv"]
+    checks = [f"every programme LA is in areas.csv ({len(out)} rows)",
+              f"Safety Valve: {len(sv)} of {SV_AGREEMENTS_ANNOUNCED} agreements identified (high or medium confidence), "
+              f"{int((out['confidence'] == 'low').sum())} low-confidence candidate(s) kept apart",
+              f"DBV: {len(dbv)} rows for {DBV_LAS_ANNOUNCED} LAs announced"]
+    return Built(table, out, ["programme_membership"], [], checks,
+                 ["confidence: high = named in a DfE document or its transcription; medium = membership high but "
+                  "cohort or tranche inferred, or two secondary sources; low = indirect evidence only (kept out of "
+                  "the primary groups)",
+                  "dfe_amount_gbp: total DfE revenue commitment of a Safety Valve agreement where a source states it; "
+                  "DBV 'up to £1m' implementation grants are ceilings and left blank"])
+
+
+def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
+    """Return dsg_balance.csv: cumulative DSG deficit per LA and year (% of income 2019-20..2021-22; £ 2023-24)."""
+    table = "dsg_balance"
+    frames = []
+    pct_path = path_of(raw, "dsg_balance_pct_sendap")
+    pct = read_columns(pct_path, ["geographic_level", "region_name", "la_name", "deficit", "financial_year"],
+                       numeric=["deficit"])
+    la = pct[pct["geographic_level"] == "Local authority"].copy()
+    la["area_code"] = codes_from_names(la["la_name"], pct_path, areas, periods=la["financial_year"])
+    la["level"] = "la"
+    regions = pct[pct["geographic_level"] == "Regional"].copy()
+    region_codes = {normalise_name(n): c for c, n in zip(areas["area_code"], areas["area_name"], strict=True)
+                    if c.startswith("E12")}
+    regions["area_code"] = regions["region_name"].map(lambda n: region_codes.get(normalise_name(n)))
+    require(regions["area_code"].notna().all(), table, f"unknown region names in {pct_path.name}")
+    regions["level"] = "region"
+    nation = pct[pct["geographic_level"] == "National"].copy()
+    nation["area_code"], nation["level"] = ENGLAND_CODE, "england"
+    both = pd.concat([nation, regions, la])
+    frames.append(pd.DataFrame({
+        "area_code": both["area_code"], "level": both["level"], "financial_year": both["financial_year"],
+        "cumulative_deficit_gbp": np.nan, "cumulative_deficit_pct_of_income": both["deficit"],
+        "status": STATUS_DERIVED_OFFICIAL, "source": source("dsg_balance_pct_sendap").title}))
+    gbp_path = path_of(raw, "dsg_balance_2023_24_kali89")
+    gbp = read_columns(gbp_path, ["new_la_code", "la_name", "dsg_balance_carried_forward_2023_24_gbp"],
+                       numeric=["dsg_balance_carried_forward_2023_24_gbp"])
+    ons_to_code = {}
+    for r in areas[areas["level"] == "la"].itertuples():
+        for ons in [r.ons_code] + split_list(r.former_ons_codes):
+            ons_to_code[ons] = r.area_code
+    gbp["area_code"] = gbp["new_la_code"].map(ons_to_code)
+    missing = gbp[gbp["area_code"].isna()]
+    if not missing.empty:
+        raise InputFileError(gbp_path, f"ONS code {missing['new_la_code'].iloc[0]!r} is not in areas.csv",
+                             "ONS codes of English upper-tier LAs")
+    frames.append(pd.DataFrame({
+        "area_code": gbp["area_code"], "level": "la", "financial_year": "2023-24",
+        "cumulative_deficit_gbp": gbp["dsg_balance_carried_forward_2023_24_gbp"],
+        "cumulative_deficit_pct_of_income": np.nan, "status": STATUS_DERIVED_THIRD_PARTY,
+        "source": source("dsg_balance_2023_24_kali89").title}))
+    out = pd.concat(frames, ignore_index=True)
+    out["cumulative_deficit_gbp"] = as_int(out["cumulative_deficit_gbp"])
+    dup = out[out.duplicated(["area_code", "financial_year"], keep=False)]
+    require(dup.empty, table, f"area and year repeat: {dup[['area_code', 'financial_year']].head(2).to_dict('records')}")
+    out = out.sort_values(["financial_year", "level", "area_code"],
+                          key=lambda c: c.map({"england": 0, "region": 1, "la": 2}) if c.name == "level" else c)
+    return Built(table, out.reset_index(drop=True), ["dsg_balance_pct_sendap", "dsg_balance_2023_24_kali89"], [],
+                 [f"{len(la)} LA-years of % of income (2019-20 to 2021-22); {len(gbp)} LAs in pounds (2023-24)"],
+                 ["Positive = cumulative deficit, negative = surplus",
+                  "2019-20 to 2021-22: DSG cumulative balance as % of total DSG income, derived by DfE's SEND-AP "
+                  "Inclusion Dashboard from s251 outturn (status derived-official)",
+                  "2023-24: balance carried forward (s251 line 1.9.3) in pounds, derived by a third party from the "
+                  "official s251 outturn file (status derived-third-party); 2022-23 is not in hand"])
