@@ -37,7 +37,11 @@ def _load_cached(name: str, path: str, stamp: int | None) -> pd.DataFrame:
     schema = SCHEMAS[name]
     frame = pd.read_csv(path, dtype=schema.dtypes(), keep_default_na=False, na_values=[""])
     if list(frame.columns) != schema.names:
-        raise DataValidationError(name, f"columns are {list(frame.columns)}, expected {schema.names}")
+        missing = [c for c in schema.names if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in schema.names]
+        what = "; ".join([f"missing column(s) {missing}"] * bool(missing) + [f"unexpected column(s) {extra}"] * bool(extra))
+        raise DataValidationError(name, f"{what or 'columns out of order'}: columns are {list(frame.columns)}, "
+                                        f"expected {schema.names}")
     return validate(conform(frame, schema), schema)
 
 

@@ -340,8 +340,12 @@ def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str]
     if las["unit"].isna().any():
         unknown = sorted(las.loc[las["unit"].isna(), "area_code"].unique())
         raise ParameterError("area_code", unknown[0], "an LA code in areas.csv")
+    joined = las["unit"].str.contains("+", regex=False)
+    single = las[~joined]
+    single = pd.DataFrame({"area_code": single["unit"], "area_name": single["unit"].map(names), "level": "la",
+                           period: single[period], **{c: single[c] for c in values}})
     out = []
-    for (unit, when), group in las.groupby(["unit", period], sort=True):
+    for (unit, when), group in las[joined].groupby(["unit", period], sort=True):
         members = unit.split("+")
         existing = [m for m in members if _existed(spans.loc[m], when)]
         have = group.set_index("area_code")
@@ -352,7 +356,7 @@ def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str]
         out.append(row)
     units = pd.DataFrame(out, columns=["area_code", "area_name", "level", period] + values)
     keep = [c for c in ["area_code", "area_name", "level", period] + values if c in others.columns]
-    return pd.concat([units, others[keep]], ignore_index=True)
+    return pd.concat([single, units, others[keep]], ignore_index=True)
 
 
 def _existed(span: pd.Series, when: object) -> bool:
@@ -374,6 +378,10 @@ def codes_from_names(names: pd.Series, source_path: Path | str, registry: pd.Dat
     lookup: dict[str, set[str]] = {}
     for name, code in _candidates(las):
         lookup.setdefault(name, set()).add(code)
+    # the registry calls the abolished Dorset county 'Dorset (to 2019)'; files of its years still say 'Dorset'
+    for row in las.itertuples(index=False):
+        if match := re.fullmatch(r"(.+) \(to \d{4}\)", str(row.area_name)):
+            lookup.setdefault(normalise_name(match.group(1)), set()).add(row.area_code)
     result = []
     for position, name in enumerate(names):
         found = lookup.get(normalise_name(name), set())

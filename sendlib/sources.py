@@ -1,5 +1,9 @@
 """The registry of input files: where each lives under the raw folder, who publishes it, its official
-URL, release, format and provenance status. Builders look files up here by name, never by path."""
+URL, release, format and provenance status, and, for the files `sendlib data download` fetches, how to
+download and check them (`Download`). Builders look files up here by name, never by path.
+
+A folder written by `sendlib data download` holds DOWNLOADS.json; any registered file it lacks is read from
+the shared reference copies instead, so a partial download still builds."""
 
 from __future__ import annotations
 
@@ -8,10 +12,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendlib.errors import InputFileError
+from sendlib.paths import reference_dir
 
 EES = "https://explore-education-statistics.service.gov.uk/find-statistics"
+EES_CONTENT_API = "https://content.explore-education-statistics.service.gov.uk/api"
 DSG_SERVICE = "https://skillsfunding.service.gov.uk/view-latest-funding/national-funding-allocations/DSG"
 ONS_GENERATOR = "https://www.ons.gov.uk/generator?format=csv&uri="
+ONS_FILE = "https://www.ons.gov.uk/file?uri="
+GOVUK = "https://www.gov.uk"
+GOVUK_CONTENT_API = "https://www.gov.uk/api/content"
+
+#: The record `sendlib data download` keeps in its destination folder (also what marks a download folder).
+DOWNLOADS_FILE = "DOWNLOADS.json"
+
+#: Download formats and what `sendlib.download` checks before a file is moved into place.
+DOWNLOAD_FORMATS = {
+    "csv": "CSV parses (no ragged or cut rows) and has the expected columns",
+    "ees-csv": "EES tidy CSV: parses and has the expected columns",
+    "ons-csv": "ONS time-series CSV: the 8 metadata rows, the expected CDID, a release date and observations",
+    "ods": "OpenDocument spreadsheet: the zip is complete and its content.xml holds the expected sheets",
+    "xlsx": "Excel workbook: the zip is complete and it holds the expected sheets",
+    "json": "JSON object with the expected top-level keys",
+}
+
+#: How a download reaches its file from `Download.url`.
+FIND_DIRECT = ""  # the URL is the file itself
+FIND_HTML_LINK = "html-link"  # an HTML page: the link whose text contains `pattern`
+FIND_GOVUK_ATTACHMENT = "govuk-attachment"  # a gov.uk Content API item: the attachment whose title matches `pattern`
+FIND_EES_RELEASE_FILE = "ees-release-file"  # an EES content API release: the data file whose name matches `pattern`
 
 #: Provenance grades carried into the tables' `status` columns.
 STATUS_OFFICIAL = "official"
@@ -22,8 +50,40 @@ STATUS_COMPILED = "compiled"  # compiled by hand from several public sources, ea
 
 
 @dataclass(frozen=True)
+class Download:
+    """How `sendlib data download` fetches one source from its official home and checks it.
+
+    `url` is fetched first: the file itself, or (see `find`) a page, gov.uk Content API item or EES release
+    that names the file. `format` picks the check made before the file is moved into place; `columns`
+    (CSV; default the source's own), `keys` (JSON), `sheets` (ODS/XLSX, name prefixes) and `series` (ONS
+    CDID) are what that check expects. `pattern` is a regular expression (case-insensitive) for `find`.
+    """
+
+    url: str
+    format: str
+    find: str = FIND_DIRECT
+    pattern: str = ""
+    columns: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    sheets: tuple[str, ...] = ()
+    series: str = ""
+    url_status: str = "pattern"  # "documented": the URL the reference copy came from; "pattern": best-known, unchecked
+
+    def __post_init__(self) -> None:
+        """Refuse a format or finder the downloader does not know."""
+        if self.format not in DOWNLOAD_FORMATS:
+            raise ValueError(f"download format {self.format!r}: expected one of {sorted(DOWNLOAD_FORMATS)}")
+        if self.find not in (FIND_DIRECT, FIND_HTML_LINK, FIND_GOVUK_ATTACHMENT, FIND_EES_RELEASE_FILE):
+            raise ValueError(f"download finder {self.find!r} is not known")
+        if self.find and not self.pattern:
+            raise ValueError(f"download finder {self.find!r} needs a pattern")
+        if self.url_status not in ("documented", "pattern"):
+            raise ValueError(f"url_status {self.url_status!r}: expected 'documented' or 'pattern'")
+
+
+@dataclass(frozen=True)
 class Source:
-    """One input file: its path under the raw folder and what it is."""
+    """One input file: its path under the raw folder and what it is (and how to download it, if it can be)."""
 
     name: str
     path: str
@@ -35,19 +95,29 @@ class Source:
     status: str = STATUS_OFFICIAL
     columns: tuple[str, ...] = field(default_factory=tuple)
     note: str = ""
+    download: Download | None = None
+    optional: bool = False  # builders skip an optional file that is absent
+
+    def find(self, raw: Path) -> Path | None:
+        """Return the file's path under `raw` (or its reference copy, for a download folder), or None if absent."""
+        for folder in search_folders(raw):
+            path = folder / self.path
+            if path.is_file():
+                return path
+        return None
 
     def locate(self, raw: Path) -> Path:
         """Return the file's path under `raw`, or raise naming the file and the source."""
-        path = Path(raw) / self.path
-        if not path.is_file():
-            raise InputFileError(path, f"input '{self.name}' ({self.title}) not found",
+        path = self.find(raw)
+        if path is None:
+            raise InputFileError(Path(raw) / self.path, f"input '{self.name}' ({self.title}) not found",
                                  f"the file from {self.url}")
         return path
 
     def describe(self, raw: Path) -> dict[str, str]:
         """Return the manifest entry for this input: name, publisher, title, URL, release, status, sha256."""
         path = self.locate(raw)
-        return {
+        entry = {
             "name": self.name,
             "file": self.path,
             "publisher": self.publisher,
@@ -57,6 +127,31 @@ class Source:
             "status": self.status,
             "sha256": sha256_of(path),
         }
+        if is_download_folder(raw):
+            entry["copy"] = "downloaded" if path == Path(raw) / self.path else "shared reference"
+        return entry
+
+    def download_columns(self) -> tuple[str, ...]:
+        """Return the columns a downloaded CSV must have: the download's own list, else the source's."""
+        if self.download is None:
+            return ()
+        return self.download.columns or self.columns
+
+
+def is_download_folder(raw: Path) -> bool:
+    """Return True if `raw` was written by `sendlib data download` (it holds DOWNLOADS.json)."""
+    return (Path(raw) / DOWNLOADS_FILE).is_file()
+
+
+def search_folders(raw: Path) -> list[Path]:
+    """Return the folders searched for input files: `raw`, then the reference copies if `raw` is a download folder."""
+    raw = Path(raw)
+    folders = [raw]
+    if is_download_folder(raw):
+        reference = reference_dir()
+        if reference.is_dir() and reference.resolve() != raw.resolve():
+            folders.append(reference)
+    return folders
 
 
 def sha256_of(path: Path) -> str:
@@ -71,6 +166,52 @@ def sha256_of(path: Path) -> str:
 _EHCP_2025 = f"{EES}/education-health-and-care-plans/2025"
 _SEN2_COLUMNS = ("time_period", "time_identifier", "geographic_level", "region_code", "old_la_code", "la_name")
 
+
+def _ees_release_file(publication: str, release: str, file_name: str) -> Download:
+    """Return the download of one data file of an EES release, found by name in the release's content API entry."""
+    return Download(f"{EES_CONTENT_API}/publications/{publication}/releases/{release}", "ees-csv",
+                    FIND_EES_RELEASE_FILE, file_name)
+
+
+def _ons_series(uri: str, cdid: str) -> Download:
+    """Return the download of an ONS time series as CSV from the ONS generator."""
+    return Download(f"{ONS_GENERATOR}{uri}", "ons-csv", series=cdid, url_status="documented")
+
+
+def _govuk_item(path: str, keys: tuple[str, ...] = ("base_path", "title", "details")) -> Download:
+    """Return the download of a gov.uk page's Content API JSON."""
+    return Download(f"{GOVUK_CONTENT_API}{path}", "json", keys=keys)
+
+
+_DSG_LINK = r"download\s+dsg\s+allocations\s+for\s+all\s+local\s+authorities"
+_DSG_FIRST_SERVICE_YEAR = 2020  # allocations from 2020-21 are on the ESFA service; before, on gov.uk
+
+
+def _dsg_allocations(start: int) -> Source:
+    """Return the optional source of one financial year's DSG allocations, latest update, as downloaded."""
+    fy = f"{start}-{(start + 1) % 100:02d}"
+    words = f"{start}-to-{start + 1}"
+    if start >= _DSG_FIRST_SERVICE_YEAR:
+        page = f"{DSG_SERVICE}/{words}"
+        download = Download(page, "ods", FIND_HTML_LINK, _DSG_LINK, sheets=("Allocations_summary",))
+    else:
+        page = f"{GOVUK}/government/publications/dedicated-schools-grant-dsg-{words}"
+        download = Download(f"{GOVUK_CONTENT_API}/government/publications/dedicated-schools-grant-dsg-{words}",
+                            "ods", FIND_GOVUK_ATTACHMENT, r"allocations", sheets=("Allocations_summary",))
+    return Source(f"dsg_allocations_{fy.replace('-', '_')}",
+                  f"dsg_high_needs_block/dsg_{fy}_allocations_latest.ods", "ESFA/DfE",
+                  f"Dedicated schools grant (DSG): {start} to {start + 1} allocations, latest update (downloaded)",
+                  page, "read from the file's Information sheet", "dsg-ods", download=download, optional=True)
+
+
+_SV_PAGE = f"{GOVUK}/government/publications/dedicated-schools-grant-very-high-deficit-intervention"
+_DBV_PAGE = f"{GOVUK}/government/publications/delivering-better-value-in-send-implementation-plans-grant-determination-letter"
+_ONS_POPULATION_PATH = "/peoplepopulationandcommunity/populationandmigration/populationestimates"
+_ONS_POPULATION = f"https://www.ons.gov.uk{_ONS_POPULATION_PATH}"
+
+#: Financial years whose DSG allocations `sendlib data download` fetches (latest update of each).
+DSG_ALLOCATION_YEARS = tuple(range(2015, 2026))
+
 SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("sen2_2022_caseload", "ehcp_sen2/sen2_2022release_age_caseload_total_2010-2022.csv", "DfE",
            "Education, health and care plans, reporting year 2022: statements and EHC plans by age (Total)",
@@ -81,21 +222,25 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
            columns=_SEN2_COLUMNS + ("breakdown_topic", "ehcplans", "mainstream_total", "special_la_maintained",
                                     "special_academy_free", "special_independent", "special_non_maintained",
-                                    "fe_total")),
+                                    "fe_total"),
+           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?caseload\.csv$")),
     Source("sen2_2025_newplans", "ehcp_sen2/sen2_2025release_newplans_toplevel.csv", "DfE",
            "Education, health and care plans, reporting year 2025: new EHC plans by calendar year",
            _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
-           columns=_SEN2_COLUMNS + ("breakdown_topic", "new_ehc_plans")),
+           columns=_SEN2_COLUMNS + ("breakdown_topic", "new_ehc_plans"),
+           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?newplans\.csv$")),
     Source("sen2_2025_requests", "ehcp_sen2/sen2_2025release_requests_toplevel.csv", "DfE",
            "Education, health and care plans, reporting year 2025: requests for EHC needs assessment",
            _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
            columns=_SEN2_COLUMNS + ("breakdown_topic", "requests_received_in_year", "requests_decided_to_assess",
-                                    "requests_decided_not_to_assess")),
+                                    "requests_decided_not_to_assess"),
+           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?requests\.csv$")),
     Source("sen2_2025_timeliness", "ehcp_sen2/sen2_2025release_timeliness_20_week_toplevel.csv", "DfE",
            "Education, health and care plans, reporting year 2025: EHC plans issued within 20 weeks",
            _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
            columns=_SEN2_COLUMNS + ("breakdown_topic", "plans_issued_den", "plans_issued_within_20_weeks",
-                                    "pc_plans_issued_within_20_weeks")),
+                                    "pc_plans_issued_within_20_weeks"),
+           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?timeliness_20_week\.csv$")),
     Source("sen2_mi_2023", "ehcp_sen2/sen2_mi_2023release_2014-2022.csv", "DfE",
            "Education, health and care plans, reporting year 2023: management information file, 2014-2022",
            f"{EES}/education-health-and-care-plans/2023", "2023 release (15 June 2023)", "ees-csv",
@@ -129,10 +274,12 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("ons_gdp_deflator", "deflators/ons_ybgb_gdp_deflator_release_2025-06-30.csv", "ONS",
            "GDP at market prices: implied deflator, SA (YBGB), 2022 = 100",
            f"{ONS_GENERATOR}/economy/grossdomesticproductgdp/timeseries/ybgb/ukea",
-           "read from the file's Release date row", "ons-csv"),
+           "read from the file's Release date row", "ons-csv",
+           download=_ons_series("/economy/grossdomesticproductgdp/timeseries/ybgb/ukea", "YBGB")),
     Source("ons_cpih", "deflators/ons_cpih_release.csv", "ONS", "CPIH index 00: all items, 2015 = 100 (L522)",
            f"{ONS_GENERATOR}/economy/inflationandpriceindices/timeseries/l522/mm23",
-           "read from the file's Release date row", "ons-csv"),
+           "read from the file's Release date row", "ons-csv",
+           download=_ons_series("/economy/inflationandpriceindices/timeseries/l522/mm23", "L522")),
     Source("dfer_geo_hierarchy", "la_lookup/dfeR_geo_hierarchy_la_level_england_2017-2025.csv",
            "DfE (dfeR package)", "LA codes, names and regions with years in use (dfeR geo_hierarchy)",
            "https://github.com/dfe-analytical-services/dfeR", "dfeR at bc940bf (2026-02-19)", "csv",
@@ -192,7 +339,49 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("statistical_neighbours", "lait/lait_statistical_neighbours_sn_may_2025.xlsx", "DfE",
            "Children's services statistical neighbours (10 per LA), May 2025",
            "https://www.gov.uk/government/publications/local-authority-interactive-tool-lait", "May 2025", "xlsx"),
+    # ----- downloaded only (optional: builders use them when present)
+    *[_dsg_allocations(start) for start in DSG_ALLOCATION_YEARS],
+    Source("govuk_safety_valve", "programmes/govuk_content_dedicated_schools_grant_very_high_deficit_intervention.json",
+           "DfE (gov.uk)", "Dedicated schools grant: very high deficit intervention (gov.uk Content API item; its "
+           "attachments name each LA with a Safety Valve agreement and the agreement's year)", _SV_PAGE,
+           "the page as downloaded (see its public_updated_at)", "govuk-json", optional=True,
+           download=_govuk_item(_SV_PAGE.removeprefix(GOVUK))),
+    Source("govuk_dbv", "programmes/govuk_content_delivering_better_value_grant_determination_letter.json",
+           "DfE (gov.uk)", "Delivering better value in SEND: implementation plans grant determination letter "
+           "(gov.uk Content API item)", _DBV_PAGE, "the page as downloaded (see its public_updated_at)",
+           "govuk-json", optional=True, download=_govuk_item(_DBV_PAGE.removeprefix(GOVUK))),
+    Source("s251_outturn_all_education", "s251_high_needs/s251_alleducation_la_regional_national.csv", "DfE",
+           "LA and school expenditure (s251 outturn): all education lines by LA, region and England",
+           f"{EES}/la-and-school-expenditure/2024-25", "2024-25 release", "ees-csv", optional=True,
+           columns=("time_period", "time_identifier", "geographic_level", "old_la_code", "new_la_code", "la_name",
+                    "category_of_expenditure", "net_expenditure"),
+           download=_ees_release_file("la-and-school-expenditure", "2024-25",
+                                      r"^s251_alleducation_la_regional_national\.csv$")),
+    Source("ons_mye2023_workbook", "population/mye23tablesew.xlsx", "ONS",
+           "Estimates of the population for England and Wales, mid-2023 (2023 LA boundaries), workbook",
+           f"{_ONS_POPULATION}/datasets/estimatesofthepopulationforenglandandwales", "15 July 2024", "xlsx",
+           optional=True,
+           download=Download(f"{ONS_FILE}{_ONS_POPULATION_PATH}/datasets/estimatesofthepopulationforenglandandwales/"
+                             "mid20232023localauthorityboundarieseditionofthisdataset/mye23tablesew.xlsx", "xlsx",
+                             sheets=("MYE2 - Persons", "MYE4"))),
+    Source("ons_mye2024_workbook", "population/mye24tablesew.xlsx", "ONS",
+           "Estimates of the population for England and Wales, mid-2024 (2023 LA boundaries), workbook",
+           f"{_ONS_POPULATION}/datasets/estimatesofthepopulationforenglandandwales", "mid-2024 release", "xlsx",
+           optional=True,
+           download=Download(f"{ONS_FILE}{_ONS_POPULATION_PATH}/datasets/estimatesofthepopulationforenglandandwales/"
+                             "mid20242023localauthorityboundaries/mye24tablesew.xlsx", "xlsx",
+                             sheets=("MYE2 - Persons", "MYE4"))),
 ]}
+
+
+def downloadable() -> list[Source]:
+    """Return the sources `sendlib data download` can fetch, in registry order."""
+    return [s for s in SOURCES.values() if s.download is not None]
+
+
+def dsg_allocation_sources() -> list[Source]:
+    """Return the optional per-year DSG allocation sources (2015-16 onwards), oldest first."""
+    return [SOURCES[f"dsg_allocations_{y}_{(y + 1) % 100:02d}"] for y in DSG_ALLOCATION_YEARS]
 
 
 def source(name: str) -> Source:

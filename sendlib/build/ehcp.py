@@ -44,12 +44,18 @@ def _area_code(frame: pd.DataFrame, path: Path) -> pd.Series:
 
 
 def _read_sen2(path: Path, values: list[str], topic: str | None = None, counts: list[str] | None = None,
-               calendar: bool = False) -> pd.DataFrame:
-    """Return an SEN2 file as area_code, level, period (January or calendar year) and parsed values."""
-    required = GEO + values + (["breakdown_topic"] if topic else [])
+               calendar: bool = False, age: str | None = None) -> pd.DataFrame:
+    """Return an SEN2 file as area_code, level, period (January or calendar year) and parsed values.
+
+    `topic` keeps one breakdown_topic; `age` keeps one characteristic_age (the full 2022 caseload file has a
+    row per age group as well as the Total rows).
+    """
+    required = GEO + values + (["breakdown_topic"] if topic else []) + (["characteristic_age"] if age else [])
     frame = read_columns(path, required, numeric=values, counts=counts if counts is not None else values)
     if topic:
         frame = only_top_level(frame, "breakdown_topic", topic)
+    if age:
+        frame = frame[frame["characteristic_age"] == age]
     frame = frame.assign(level=frame["geographic_level"].map(lambda v: ees_level(v, path)),
                          area_code=_area_code(frame, path))
     if calendar:
@@ -59,7 +65,8 @@ def _read_sen2(path: Path, values: list[str], topic: str | None = None, counts: 
     repeated = frame[frame.duplicated(["area_code", "period"], keep=False)]
     if not repeated.empty:
         first = repeated.iloc[0]
-        raise InputFileError(path, f"area {first['area_code']} period {first['period']} appears {len(repeated)} times",
+        times = int(((repeated["area_code"] == first["area_code"]) & (repeated["period"] == first["period"])).sum())
+        raise InputFileError(path, f"area {first['area_code']} period {first['period']} appears {times} times",
                              "one row per area and period")
     return frame
 
@@ -67,10 +74,10 @@ def _read_sen2(path: Path, values: list[str], topic: str | None = None, counts: 
 def sen2_presence(raw: Path) -> pd.DataFrame:
     """Return one row per LA and January counted in the SEN2 caseload files (which LAs existed when)."""
     frames = []
-    for name, value, topic in [("sen2_2022_caseload", "Total_all", None),
-                               ("sen2_2025_caseload", "ehcplans", "All EHC plans")]:
+    for name, value, topic, age in [("sen2_2022_caseload", "Total_all", None, "Total"),
+                                    ("sen2_2025_caseload", "ehcplans", "All EHC plans", None)]:
         path = path_of(raw, name)
-        frame = _read_sen2(path, [value], topic)
+        frame = _read_sen2(path, [value], topic, age=age)
         frames.append(frame.loc[frame["level"] == "la",
                                 ["old_la_code", "new_la_code", "la_name", "region_code", "region_name", "period"]])
     presence = pd.concat(frames).rename(columns={"period": "january"})
@@ -84,8 +91,7 @@ def build_ehcp(raw: Path, areas: pd.DataFrame) -> Built:
     corrections, checks = [], []
 
     # ----- caseload: 2022 release for January 2015-2018, 2025 release for January 2019-2025
-    old = _read_sen2(path_of(raw, "sen2_2022_caseload"), ["Total_all"])
-    old = old[old["characteristic_age"].eq("Total")] if "characteristic_age" in old else old
+    old = _read_sen2(path_of(raw, "sen2_2022_caseload"), ["Total_all"], age="Total")
     new = _read_sen2(path_of(raw, "sen2_2025_caseload"),
                      ["ehcplans", "mainstream_total", "special_la_maintained", "special_academy_free",
                       "special_independent", "special_non_maintained", "fe_total"], "All EHC plans")

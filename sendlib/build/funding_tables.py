@@ -13,11 +13,16 @@ from sendlib.build.common import Built, as_int, path_of, require
 from sendlib.errors import InputFileError
 from sendlib.geography import ENGLAND_CODE, normalise_name
 from sendlib.periods import existed_in_financial_year, financial_years, fy_start
-from sendlib.readers.dsg_ods import (DsgSummary, financial_year_of_sheet, publication_date, read_summary_sheet,
-                                     read_workbook)
+from sendlib.readers.dsg_ods import (
+    DsgSummary,
+    financial_year_of_sheet,
+    publication_date,
+    read_summary_sheet,
+    read_workbook,
+)
 from sendlib.readers.ees import read_columns
 from sendlib.readers.ons import financial_year_means_monthly, financial_year_means_quarterly, read_ons_series
-from sendlib.sources import source
+from sendlib.sources import dsg_allocation_sources, source
 
 DATED_DSG_FILES = ["dsg_2020_21", "dsg_2021_22", "dsg_2022_23", "dsg_2023_24"]
 NATIONAL_FIRST_YEAR, NATIONAL_LAST_YEAR = "2015-16", "2025-26"
@@ -57,10 +62,21 @@ def _dated_vintages(raw: Path) -> dict[float, tuple[date, str]]:
     return found
 
 
+def dsg_allocation_files(raw: Path) -> list[str]:
+    """Return the names of the full DSG allocation files in hand: the dated files, then every downloaded year present."""
+    return DATED_DSG_FILES + [s.name for s in dsg_allocation_sources() if s.find(raw) is not None]
+
+
+def _registered_year(name: str) -> str | None:
+    """Return the financial year a per-year downloaded DSG source must hold ('2018-19'), or None for other files."""
+    match = re.fullmatch(r"dsg_allocations_(\d{4})_(\d{2})", name)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
 def _vintages(raw: Path) -> list[Vintage]:
     """Return every release of DSG allocations in hand, each with its publication date where known."""
     result: list[Vintage] = []
-    for name in DATED_DSG_FILES:
+    for name in dsg_allocation_files(raw):
         path = path_of(raw, name)
         sheets = read_workbook(path)
         published = publication_date(sheets, path)
@@ -69,6 +85,10 @@ def _vintages(raw: Path) -> list[Vintage]:
             raise InputFileError(path, f"no Allocations_summary sheet (sheets: {list(sheets)})",
                                  "a sheet named Allocations_summary")
         fy = financial_year_of_sheet(sheets[sheet], path, sheet)
+        expected = _registered_year(name)
+        if expected and fy != expected:
+            raise InputFileError(path, f"sheet {sheet} is titled for {fy}", f"the {expected} allocations "
+                                 f"(input '{name}'; download it again with `sendlib data download --only {name}`)")
         summary = read_summary_sheet(sheets[sheet], path, sheet, fy)
         when = f"published {published:%-d %B %Y}" if published else "publication date not stated"
         result.append(Vintage(fy, published, f"{source(name).title} ({when})", name, summary, True))
@@ -181,6 +201,11 @@ def build_deflators(raw: Path) -> Built:
                   f"(ONS release {cpih.release_date:%-d %B %Y})"])
 
 
+def _dsg_page(financial_year: str) -> str:
+    """Return the official page of a financial year's DSG allocations."""
+    return source(f"dsg_allocations_{financial_year.replace('-', '_')}").url
+
+
 def _statements(external: Path) -> pd.DataFrame:
     """Return the hand-transcribed DfE statements of England's HNB (data/external), each with its citation."""
     path = external / "national_hnb_statements.csv"
@@ -218,7 +243,7 @@ def build_national_series(raw: Path, external: Path, ehcp: pd.DataFrame, hnb: pd
             status, source_text = "parliamentary-answer", f"DfE written answer {label}"
         elif fy in england_hnb.index:
             value = int(england_hnb.loc[fy, "hnb_before_deductions_gbp"])
-            status, source_text, url = "allocation", england_hnb.loc[fy, "source_release"], source("dsg_2023_24").url
+            status, source_text, url = "allocation", england_hnb.loc[fy, "source_release"], _dsg_page(fy)
         elif fy in statements.index:
             s = statements.loc[fy]
             value, status = int(s["hnb_gbp"]), s["hnb_status"]

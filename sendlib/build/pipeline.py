@@ -13,8 +13,12 @@ import pandas as pd
 
 from sendlib import __version__
 from sendlib.build.common import Built, path_of
-from sendlib.build.context_tables import (build_context, build_high_needs_spend, build_population,
-                                          build_statistical_neighbours)
+from sendlib.build.context_tables import (
+    build_context,
+    build_high_needs_spend,
+    build_population,
+    build_statistical_neighbours,
+)
 from sendlib.build.ehcp import build_ehcp, sen2_presence
 from sendlib.build.funding_tables import build_deflators, build_high_needs_block, build_national_series
 from sendlib.build.programme_tables import build_dsg_balance, build_programmes
@@ -115,12 +119,26 @@ def build_all(raw: Path, out: Path, progress=None) -> dict:
     manifest = manifest_for(built, raw, files)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
+    names = [f"{name}.csv" for name in files] + [MANIFEST]
+    previous, replaced = staging / "previous", []
     try:
         for name, content in files.items():
             (staging / f"{name}.csv").write_bytes(content)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for filename in [f"{name}.csv" for name in files] + [MANIFEST]:
+        previous.mkdir()
+        for filename in names:  # keep the old files, to put back if a replacement fails part-way
+            if (out / filename).is_file():
+                shutil.copy2(out / filename, previous / filename)
+        for filename in names:
             os.replace(staging / filename, out / filename)
+            replaced.append(filename)
+    except BaseException:
+        for filename in reversed(replaced):
+            if (previous / filename).is_file():
+                os.replace(previous / filename, out / filename)
+            else:
+                (out / filename).unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     clear_cache()

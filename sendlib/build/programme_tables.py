@@ -12,10 +12,12 @@ from sendlib.build.common import Built, as_int, path_of, require
 from sendlib.errors import InputFileError
 from sendlib.geography import ENGLAND_CODE, codes_from_names, normalise_name, split_list
 from sendlib.readers.ees import read_columns
+from sendlib.readers.govuk import SafetyValveListing, safety_valve_listings
 from sendlib.sources import STATUS_DERIVED_OFFICIAL, STATUS_DERIVED_THIRD_PARTY, source
 
 PROGRAMMES = {"safety valve": "safety_valve", "delivering better value": "dbv"}
 SV_AGREEMENTS_ANNOUNCED, DBV_LAS_ANNOUNCED = 38, 55
+GOVUK_SAFETY_VALVE = "govuk_safety_valve"  # optional: the gov.uk page's Content API item, when downloaded
 
 
 def _cohort(programme: str, text: str, path: Path) -> tuple[str, bool]:
@@ -88,7 +90,8 @@ def build_programmes(raw: Path, areas: pd.DataFrame) -> Built:
                      "dfe_amount_gbp": amount, "confidence": confidence, "source": r.membership_source.strip(),
                      "amount_source": r.amount_source.strip(), "amount_note": amount_note,
                      "confidence_note": r.membership_confidence.strip(), "notes": r.notes.strip()})
-    out = pd.DataFrame(rows)
+    govuk_rows, govuk_checks, govuk_notes, govuk_used = _govuk_safety_valve(raw, areas, rows)
+    out = pd.DataFrame(rows + govuk_rows)
     out["dfe_amount_gbp"] = as_int(out["dfe_amount_gbp"])
     dup = out[out.duplicated(["area_code", "programme"], keep=False)]
     require(dup.empty, table, f"LA and programme repeat: {dup[['area_code', 'programme']].head(2).to_dict('records')}")
@@ -99,13 +102,76 @@ def build_programmes(raw: Path, areas: pd.DataFrame) -> Built:
     checks = [f"every programme LA is in areas.csv ({len(out)} rows)",
               f"Safety Valve: {len(sv)} of {SV_AGREEMENTS_ANNOUNCED} agreements identified (high or medium confidence), "
               f"{int((out['confidence'] == 'low').sum())} low-confidence candidate(s) kept apart",
-              f"DBV: {len(dbv)} rows for {DBV_LAS_ANNOUNCED} LAs announced"]
-    return Built(table, out, ["programme_membership"], [], checks,
+              f"DBV: {len(dbv)} rows for {DBV_LAS_ANNOUNCED} LAs announced"] + govuk_checks
+    inputs = ["programme_membership"] + ([GOVUK_SAFETY_VALVE] if govuk_used else [])
+    return Built(table, out, inputs, [], checks,
                  ["confidence: high = named in a DfE document or its transcription; medium = membership high but "
                   "cohort or tranche inferred, or two secondary sources; low = indirect evidence only (kept out of "
                   "the primary groups)",
                   "dfe_amount_gbp: total DfE revenue commitment of a Safety Valve agreement where a source states it; "
-                  "DBV 'up to £1m' implementation grants are ceilings and left blank"])
+                  "DBV 'up to £1m' implementation grants are ceilings and left blank"] + govuk_notes)
+
+
+def _govuk_codes(listings: list[SafetyValveListing], path: Path, areas: pd.DataFrame
+                 ) -> tuple[dict[str, list[SafetyValveListing]], list[str]]:
+    """Return LA code -> the gov.uk attachments naming it, and the titles whose LA name matches no LA."""
+    by_code: dict[str, list[SafetyValveListing]] = {}
+    unmatched = []
+    for item in listings:
+        periods = pd.Series([item.financial_year]) if item.financial_year else None
+        try:
+            code = codes_from_names(pd.Series([item.la_name]), path, areas, periods=periods).iloc[0]
+        except InputFileError:
+            unmatched.append(item.title)
+            continue
+        by_code.setdefault(code, []).append(item)
+    return by_code, unmatched
+
+
+def _govuk_safety_valve(raw: Path, areas: pd.DataFrame, compiled: list[dict]
+                        ) -> tuple[list[dict], list[str], list[str], bool]:
+    """Return (rows to add, checks, notes, used?) from the gov.uk Safety Valve page's Content API item, if downloaded.
+
+    The compiled rows are kept as they are (cohort, confidence, source); the gov.uk attachment titles only
+    cross-check them, and an LA named there with its agreement year but absent from the compiled file is
+    added with confidence high and the gov.uk page as its source. Nothing is added without a year.
+    """
+    govuk = source(GOVUK_SAFETY_VALVE)
+    path = govuk.find(raw)
+    if path is None:
+        return [], [], [], False
+    listings = safety_valve_listings(path)
+    by_code, unmatched = _govuk_codes(listings, path, areas)
+    names = areas.set_index("area_code")["area_name"]
+    sv = {r["area_code"]: r for r in compiled if r["programme"] == "safety_valve"}
+    agree, differ, added, undated, rows = [], [], [], [], []
+    for code, items in sorted(by_code.items()):
+        years = sorted({i.financial_year for i in items if i.financial_year})
+        if code in sv:
+            if years and sv[code]["cohort"] not in years:
+                differ.append(f"{names[code]} (gov.uk {', '.join(years)}; compiled {sv[code]['cohort']}, kept)")
+            else:
+                agree.append(names[code])
+        elif not years:
+            undated.append(names[code])
+        else:
+            first = min(items, key=lambda i: i.financial_year or "9999")
+            added.append(f"{names[code]} ({years[0]})")
+            rows.append({"area_code": code, "area_name": names[code], "programme": "safety_valve",
+                         "cohort": years[0], "dfe_amount_gbp": np.nan, "confidence": "high", "source": govuk.url,
+                         "amount_source": "", "amount_note": "not found",
+                         "confidence_note": f"named in the gov.uk attachment '{first.title}'",
+                         "notes": "added from the gov.uk Content API item; not in the compiled file"})
+    missing = sorted(names[c] for c, r in sv.items() if c not in by_code and r["confidence"] != "low")
+    checks = [f"gov.uk Safety Valve page ({path.name}): {len(listings)} agreement attachment(s) name "
+              f"{len(by_code)} LA(s); {len(agree)} agree with the compiled file, {len(differ)} differ in year "
+              f"(compiled kept), {len(added)} added with confidence high"]
+    notes = [f"gov.uk agreement year differs from the compiled cohort: {'; '.join(differ)}"] if differ else []
+    notes += [f"added from the gov.uk page (not in the compiled file): {', '.join(added)}"] if added else []
+    notes += [f"named on the gov.uk page without a year, not added: {', '.join(undated)}"] if undated else []
+    notes += [f"gov.uk attachment titles matching no LA in areas.csv: {'; '.join(unmatched)}"] if unmatched else []
+    notes += [f"compiled Safety Valve LAs not named on the gov.uk page: {', '.join(missing)}"] if missing else []
+    return rows, checks, notes, True
 
 
 def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:

@@ -159,8 +159,14 @@ def _group_headings(cells: pd.DataFrame, head_row: int) -> dict[int, str]:
 
 
 def financial_year_of_sheet(cells: pd.DataFrame, path: Path, sheet: str) -> str:
-    """Return the financial year named in a summary sheet's title ('2019-20' or '2020 to 2021')."""
-    for i in range(min(5, len(cells))):
+    """Return the financial year named in a summary sheet's title ('2019-20' or '2020 to 2021').
+
+    The title is searched for in the rows above the ENGLAND row (as far down as headers are searched), since
+    header rows move down between releases.
+    """
+    for i in range(min(30, len(cells))):
+        if str(cells.iat[i, 0]).strip().upper() == "ENGLAND":
+            break
         for value in cells.iloc[i].tolist():
             text = str(value)
             if m := re.search(r"(20\d{2}) to (20\d{2})", text):

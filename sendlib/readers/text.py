@@ -46,11 +46,13 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     text = decode_bytes(path.read_bytes(), path)
     if looks_like_html(text):
         raise InputFileError(path, "this is an HTML page, not a CSV file", "comma-separated data")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # strict: a quote left open is an error
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise InputFileError(path, f"not valid CSV ({exc})", "comma-separated data") from exc
+        hint = ": the file is truncated inside a quoted field" if "end of data" in str(exc) else ""
+        raise InputFileError(path, f"not valid CSV (line {reader.line_num}: {exc}){hint}",
+                             "comma-separated data with every quoted field closed") from exc
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise InputFileError(path, "the file has no rows", "a header row and data rows")
