@@ -147,6 +147,10 @@ def build_population(raw: Path, areas: pd.DataFrame) -> Built:
     check = regions.groupby("mid_year")["population_all_ages"].sum()
     published = england.set_index("mid_year")["population_all_ages"]
     require((check - published).abs().max() == 0, "population", "LA populations do not sum to England's")
+    # the single-year-of-age file has no England row: England's age bands are the sums of its LAs (all present)
+    for column in ["population_0_25", "population_2_18"]:
+        by_year = la.groupby("mid_year")[column].agg(lambda v: v.sum() if v.notna().all() else float("nan"))
+        england[column] = england[column].fillna(england["mid_year"].map(by_year))
     out = pd.concat([england, regions, la], ignore_index=True)
     for column in ["population_all_ages", "population_0_25", "population_2_18"]:
         out[column] = as_int(out[column])
@@ -157,7 +161,8 @@ def build_population(raw: Path, areas: pd.DataFrame) -> Built:
                  ["LA populations sum exactly to England's in every year"],
                  ["All figures on April 2023 boundaries (so Cumberland and Westmorland and Furness have figures "
                   "before they existed, and Cumbria, Northamptonshire, Dorset county, Bournemouth and Poole have none)",
-                  "Ages 0-25 and 2-18 are available for mid-2023 only"])
+                  "Ages 0-25 and 2-18 are available for mid-2023 only; England's are the sums of its LAs",
+                  "Region rows are the sums of their LAs"])
 
 
 def build_context(raw: Path, areas: pd.DataFrame) -> Built:

@@ -174,6 +174,32 @@ def _govuk_safety_valve(raw: Path, areas: pd.DataFrame, compiled: list[dict]
     return rows, checks, notes, True
 
 
+def _zero_balances_without_s251_rows(gbp: pd.DataFrame, raw: Path, areas: pd.DataFrame
+                                     ) -> tuple[pd.DataFrame, list[dict]]:
+    """Return the 2023-24 balances with a 0 set to missing where the LA has no s251 2023-24 return at all.
+
+    The derived file writes 0 for LAs absent from the s251 outturn (Cumberland and Westmorland and Furness in
+    2023-24); a balance of exactly £0 from an LA with no return is a fill, not a figure.
+    """
+    from sendlib.build.context_tables import ons_to_area_code
+
+    spend_path = path_of(raw, "s251_high_needs_net")
+    spend = read_columns(spend_path, ["fy", "new_la_code"])
+    returned = set(spend.loc[spend["fy"] == "2023-24", "new_la_code"].map(ons_to_area_code(areas)))
+    value = "dsg_balance_carried_forward_2023_24_gbp"
+    filled = gbp[(gbp[value] == 0) & ~gbp["area_code"].isin(returned)]
+    if filled.empty:
+        return gbp, []
+    fixed = gbp.copy()
+    fixed.loc[filled.index, value] = np.nan
+    names = areas.set_index("area_code")["area_name"]
+    return fixed, [{"table": "dsg_balance", "column": "cumulative_deficit_gbp", "financial_year": "2023-24",
+                    "areas": sorted(filled["area_code"]), "source": "dsg_balance_2023_24_kali89",
+                    "reason": "balance of exactly £0 for " + ", ".join(names[c] for c in sorted(filled["area_code"]))
+                              + ", which have no row in the s251 2023-24 outturn: a fill for a missing return, "
+                                "set to missing"}]
+
+
 def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
     """Return dsg_balance.csv: cumulative DSG deficit per LA and year (% of income 2019-20..2021-22; £ 2023-24)."""
     table = "dsg_balance"
@@ -209,6 +235,7 @@ def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
     if not missing.empty:
         raise InputFileError(gbp_path, f"ONS code {missing['new_la_code'].iloc[0]!r} is not in areas.csv",
                              "ONS codes of English upper-tier LAs")
+    gbp, corrections = _zero_balances_without_s251_rows(gbp, raw, areas)
     frames.append(pd.DataFrame({
         "area_code": gbp["area_code"], "level": "la", "financial_year": "2023-24",
         "cumulative_deficit_gbp": gbp["dsg_balance_carried_forward_2023_24_gbp"],
@@ -220,7 +247,8 @@ def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
     require(dup.empty, table, f"area and year repeat: {dup[['area_code', 'financial_year']].head(2).to_dict('records')}")
     out = out.sort_values(["financial_year", "level", "area_code"],
                           key=lambda c: c.map({"england": 0, "region": 1, "la": 2}) if c.name == "level" else c)
-    return Built(table, out.reset_index(drop=True), ["dsg_balance_pct_sendap", "dsg_balance_2023_24_kali89"], [],
+    return Built(table, out.reset_index(drop=True), ["dsg_balance_pct_sendap", "dsg_balance_2023_24_kali89",
+                                                      "s251_high_needs_net"], corrections,
                  [f"{len(la)} LA-years of % of income (2019-20 to 2021-22); {len(gbp)} LAs in pounds (2023-24)"],
                  ["Positive = cumulative deficit, negative = surplus",
                   "2019-20 to 2021-22: DSG cumulative balance as % of total DSG income, derived by DfE's SEND-AP "
