@@ -15,13 +15,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name sendlib --display-name "Python (sendlib)" >/dev/null
+	$(BIN)/python -m sendlib.reports.kernel install --sys-prefix --name sendlib --display-name "Python (sendlib)" >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv, install sendlib and register the `sendlib` Jupyter kernel
 
 kernel: $(STAMP) ## Also register the `sendlib` kernel for your own JupyterLab (in ~/.local)
-	$(BIN)/python -m ipykernel install --user --name sendlib --display-name "Python (sendlib)"
+	$(BIN)/python -m sendlib.reports.kernel install --user --name sendlib --display-name "Python (sendlib)"
 
 reports: $(STAMP) ## Build outputs/index.html, the England report and the 9 regional reports
 	$(BIN)/sendlib reports --all $(if $(JOBS),--jobs $(JOBS),)

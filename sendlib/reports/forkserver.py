@@ -1,0 +1,344 @@
+"""The kernel fork server: one process imports pandas, matplotlib, seaborn, IPython/ipykernel and sendlib
+and reads every processed table once, then forks a fresh kernel process for each notebook.
+
+Each kernel still runs its notebook top to bottom in a new process with an empty namespace; it just
+starts with the modules already imported and `sendlib.data.load` already cached. The runner starts the
+server (`ForkServer`), points the kernel launcher at its socket (env SENDLIB_KERNEL_SERVER) and stops it
+at the end. Protocol (see sendlib.reports.kernel): the client connects to the Unix socket, sends a
+header with its stdin/stdout/stderr as SCM_RIGHTS descriptors, then a JSON request (connection file,
+working directory, environment); the forked kernel replies with its pid, and the client waits until the
+kernel's end of the socket closes. A kernel exits when its client disappears; the server reaps kernels.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from sendlib.reports.kernel import HEADER, MAGIC, SERVER_ENV
+
+THREAD_LIMITS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+SERVER_ONLY_ENV = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+PRELOAD_MODULES = (
+    "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.Image",
+    "PIL.PngImagePlugin", "scipy.stats", "seaborn", "sqlite3", "IPython", "IPython.core.interactiveshell",
+    "IPython.core.display", "IPython.display", "ipykernel.kernelapp", "ipykernel.ipkernel",
+    "ipykernel.zmqshell", "ipykernel.iostream", "ipykernel.heartbeat", "ipykernel.comm", "ipykernel.control",
+    "ipykernel.subshell_manager", "ipykernel.shellchannel", "matplotlib_inline", "jupyter_client.session",
+    "zmq", "zmq.eventloop.zmqstream", "tornado.ioloop", "tornado.gen", "tornado.locks", "tornado.queues",
+    "tornado.platform.asyncio", "pygments.lexers.python", "html", "difflib", "ipykernel.debugger", "debugpy",
+    "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
+    "psutil", "pdb", "http.server", "xmlrpc.server", "mimetypes", "faulthandler", "resource",
+)
+SKIP_SENDLIB = {"cli", "download", "build", "readers", "reports", "io"}
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+# --------------------------------------------------------------------------------------- server
+
+
+def preload() -> list[str]:
+    """Import the report stack and read every processed table once; return the problems met (best effort)."""
+    problems = []
+    for name in PRELOAD_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a missing optional module only costs speed
+            problems.append(f"import {name}: {exc}")
+    try:
+        import pkgutil
+
+        import sendlib
+
+        for info in pkgutil.iter_modules(sendlib.__path__):
+            if info.name not in SKIP_SENDLIB:
+                importlib.import_module(f"sendlib.{info.name}")
+        from sendlib.data import load
+        from sendlib.schemas import TABLES
+
+        for table in TABLES:
+            load(table)
+        _warm_up_rendering(load("areas"))
+    except Exception as exc:
+        problems.append(f"sendlib: {exc}")
+    return problems
+
+
+def _warm_up_rendering(frame: object) -> None:
+    """Render one small chart and one HTML table so first-use costs are paid before forking."""
+    import matplotlib
+
+    from sendlib import plots
+
+    with matplotlib.rc_context():
+        plots.warm_up()
+    frame.head()._repr_html_()  # type: ignore[attr-defined]
+
+
+def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    """Read one kernel request: the header with three descriptors, then the JSON body."""
+    conn.settimeout(10.0)
+    header, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size, 3)
+    magic, length = HEADER.unpack(header)
+    if magic != MAGIC or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("not a sendlib kernel request")
+    body = b""
+    while len(body) < length:
+        chunk = conn.recv(min(65536, length - len(body)))
+        if not chunk:
+            raise ValueError("request truncated")
+        body += chunk
+    return json.loads(body), fds
+
+
+def _reap(children: set[int]) -> None:
+    """Collect the exit status of finished kernels so none is left a zombie."""
+    while children:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+
+
+def _set_parent_death_signal() -> None:
+    """Ask Linux to send SIGTERM when the runner dies (best effort; the loop also polls the parent)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def serve(socket_path: str, warm: bool = True) -> int:
+    """Preload, listen on `socket_path`, fork a kernel per request until stopped or orphaned."""
+    for key, value in THREAD_LIMITS.items():
+        os.environ.setdefault(key, value)
+    for key, value in SERVER_ONLY_ENV.items():
+        os.environ.setdefault(key, value)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    parent = os.getppid()
+    _set_parent_death_signal()
+
+    def stop(_signum: int, _frame: object) -> None:
+        """Leave the accept loop (SIGTERM/SIGINT)."""
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    problems = preload() if warm else []
+    for problem in problems:
+        print(f"sendlib fork server: {problem}", file=sys.stderr)
+    threads = threading.active_count()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(128)
+    print(json.dumps({"ready": True, "pid": os.getpid(), "threads": threads, "problems": len(problems)}),
+          flush=True)
+    children: set[int] = set()
+    try:
+        while os.getppid() == parent:
+            readable, _, _ = select.select([listener], [], [], 0.5)
+            _reap(children)
+            if not readable:
+                continue
+            conn, _ = listener.accept()
+            try:
+                request, fds = _receive_request(conn)
+            except (OSError, ValueError) as exc:
+                print(f"sendlib fork server: bad request ({exc})", file=sys.stderr)
+                conn.close()
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(listener, conn, fds, request)  # never returns
+            children.add(pid)
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(socket_path)
+        for pid in list(children):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        _reap(children)
+    return 0
+
+
+# --------------------------------------------------------------------------------------- kernel child
+
+
+def _child(listener: socket.socket, conn: socket.socket, fds: list[int], request: dict) -> None:
+    """In the forked process: become a fresh kernel for the request, then exit (never returns)."""
+    code = 1
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        os.setsid()
+        listener.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = [request.get("argv", ["sendlib-kernel"])[0], "-f", request["connection_file"]]
+        _reseed_random()
+        conn.settimeout(None)
+        conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        threading.Thread(target=_exit_when_client_goes, args=(conn,), name="sendlib-client-watch",
+                         daemon=True).start()
+        code = _run_kernel(request["connection_file"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with contextlib.suppress(BaseException):
+            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        os._exit(code)
+
+
+def _reseed_random() -> None:
+    """Give the forked kernel its own random state (numpy's global generator is copied by fork)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
+def _exit_when_client_goes(conn: socket.socket) -> None:
+    """Exit the kernel as soon as the launcher client closes its end (it was killed or its parent died)."""
+    try:
+        while conn.recv(1024):
+            pass
+    except OSError:
+        pass
+    os._exit(1)
+
+
+def _run_kernel(connection_file: str) -> int:
+    """Initialise and run ipykernel's IPKernelApp on the connection file; return when it shuts down."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance(parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0))
+    app.initialize(["-f", connection_file])
+    if "matplotlib.pyplot" in sys.modules:  # the server imported pyplot with Agg: use the kernel's backend
+        import matplotlib.pyplot as plt
+
+        plt.switch_backend(os.environ.get("MPLBACKEND") or INLINE_BACKEND)
+    app.start()
+    return 0
+
+
+# --------------------------------------------------------------------------------------- runner side
+
+
+class ForkServer:
+    """Start, wait for and stop the fork server process (a context manager for the runner)."""
+
+    def __init__(self, warm: bool = True):
+        """Prepare a private socket folder; nothing runs until start()."""
+        self.warm = warm
+        self.folder: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.socket_path: str | None = None
+        self.info: dict = {}
+
+    def start(self) -> ForkServer:
+        """Launch the server process (it preloads in the background)."""
+        self.folder = Path(tempfile.mkdtemp(prefix="sendlib-ks-"))
+        self.socket_path = str(self.folder / "kernels.sock")
+        env = {**os.environ, **THREAD_LIMITS, **SERVER_ONLY_ENV}
+        argv = [sys.executable, "-m", "sendlib.reports.forkserver", self.socket_path]
+        if not self.warm:
+            argv.append("--cold")
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
+                                        cwd=str(self.folder))
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Return True once the server listens; False if it died or did not answer in time."""
+        if self.process is None or self.process.stdout is None:
+            return False
+        if self.info.get("ready"):
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.process.stdout], [], [], 0.5)
+            if readable:
+                line = self.process.stdout.readline()
+                if not line:
+                    return False
+                with contextlib.suppress(ValueError):
+                    self.info = json.loads(line)
+                return bool(self.info.get("ready"))
+            if self.process.poll() is not None:
+                return False
+        return False
+
+    def env(self) -> dict[str, str]:
+        """Return the environment variables that make the kernel launcher use this server."""
+        return {SERVER_ENV: self.socket_path} if self.socket_path else {}
+
+    def stop(self) -> None:
+        """Stop the server, reap it and remove its socket folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> ForkServer:
+        """Start the server."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the server."""
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sendlib.reports.forkserver SOCKET [--cold]`: run the server until SIGTERM."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m sendlib.reports.forkserver SOCKET [--cold]", file=sys.stderr)
+        return 2
+    return serve(argv[0], warm="--cold" not in argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
