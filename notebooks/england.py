@@ -12,56 +12,158 @@
 # ---
 
 # %% [markdown]
-# <!-- DEVELOPMENT VERSION written for the report runner: title, one table, one chart. The lead replaces
-#      this content and keeps the (empty) parameters cell. -->
+# # SEND high needs funding: England
+#
+# **The gap between actual and necessary high needs funding.** The high needs block of the Dedicated Schools Grant pays for support for children and young people with
+# special educational needs and disabilities (SEND), above all those with an education, health and care (EHC)
+# plan. This report asks how much the block would be if funding per plan had kept its 2015-16 value in real
+# terms, and compares the councils in the government's **Safety Valve** and **Delivering Better Value (DBV)**
+# programmes with the rest.
 
 # %% tags=["parameters"]
 # The England report takes no parameters.
 
 # %%
-import html
+from sendlib import plots, story
+from sendlib.display import bullets, heading, say, table
 
-from IPython.display import HTML, Markdown, display
-
-from sendlib import plots
-from sendlib.data import load
-from sendlib.geography import ENGLAND_CODE, resolve_area
-
-area = resolve_area(ENGLAND_CODE, levels=("england",))
-display(Markdown(f"# SEND high needs funding: {html.escape(str(area['area_name']))}"))
+model = story.gap_for("E92000001", "england")
+last = story.latest_complete(model)
+base = model.iloc[0]
+prices = story.report_prices()
 
 # %% [markdown]
-# ## Funding per EHC plan
-#
-# The high needs block for England against the number of education, health and care plans in the
-# January before each financial year (cash terms; a simplified development table).
+# ## Key findings
 
 # %%
-national = load("national_series")
-table = national[["financial_year", "hnb_gbp", "ehc_plans_january"]].dropna().copy()
-table["hnb_m"] = table["hnb_gbp"] / 1e6
-table["per_plan"] = table["hnb_gbp"] / table["ehc_plans_january"]
-shown = table.rename(columns={"financial_year": "Financial year", "hnb_m": "High needs block (£m)",
-                              "ehc_plans_january": "EHC plans (January)", "per_plan": "£ per plan"})
-shown = shown[["Financial year", "High needs block (£m)", "EHC plans (January)", "£ per plan"]]
-display(HTML(shown.to_html(index=False, border=0, formatters={
-    "High needs block (£m)": "{:,.0f}".format, "EHC plans (January)": "{:,.0f}".format,
-    "£ per plan": "{:,.0f}".format})))
+bullets(story.england_findings())
 
 # %% [markdown]
-# ## Actual against necessary funding
+# ## Actual and necessary funding
 #
-# "Necessary" keeps the 2015-16 funding per plan for every plan (cash terms, no deflator).
+# *Necessary* funding is the 2015-16 high needs block per EHC plan, held constant in real terms with the GDP
+# deflator, times the plans counted in the January before each year. The *gap* is necessary minus actual.
 
 # %%
-base = table.iloc[0]
-chart_data = table.assign(actual=table["hnb_m"],
-                          necessary=table["ehc_plans_january"] * base["per_plan"] / 1e6)
-latest = chart_data.iloc[-1]
-gap = latest["necessary"] - latest["actual"]
 plots.gap_chart(
-    chart_data,
-    title=f"High needs funding was £{gap:,.0f}m short of the {base['financial_year']} rate per plan "
-          f"in {latest['financial_year']}",
-    source="DfE high needs block (national series) and SEN2 EHC plans; sendlib",
-    unit="£m", ylabel="High needs funding (£m, cash)")
+    story.chart_frame(model),
+    title=f"High needs funding was {story.gbp(last['gap_gbp'])} short of need in {last['financial_year']}",
+    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
+    unit="£m", ylabel="Funding (£m, cash)")
+plots.gap_chart(
+    story.chart_frame(model, real=True),
+    title=f"In {prices} prices the shortfall grew from nothing in {base['financial_year']} to "
+          f"{story.gbp(last['gap_real_gbp'])} in {last['financial_year']}",
+    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
+    unit="£m", ylabel=f"Funding (£m, {prices} prices)")
+table(story.gap_table(model),
+      notes="2025-26 has no GDP deflator yet, so its necessary funding is not estimated. The 2024-25 and 2025-26 "
+            "high needs block totals are DfE statements in written answers (see Methods).")
+
+# %% [markdown]
+# ## Funding per plan in real terms
+
+# %%
+index = model.dropna(subset=["real_per_plan_index"]).assign(series="England")
+plots.grouped_line_chart(
+    index, group="series", value="real_per_plan_index", reference=100,
+    ylabel=f"Real funding per plan ({base['financial_year']} = 100)",
+    title=f"Real funding per EHC plan fell to {last['real_per_plan_index']:.0f}% of its "
+          f"{base['financial_year']} level by {last['financial_year']}",
+    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model")
+
+# %% [markdown]
+# ## EHC plans have grown faster than the money
+
+# %%
+growth = model.assign(plans=model["ehc_plans"].astype(float), funding=model["actual_gbp"])
+plots.index_chart(
+    growth, columns={"plans": "EHC plans (January before the year)", "funding": "High needs block (cash)"},
+    title=f"EHC plans grew {story.percent_change(growth['plans'].iloc[-1], growth['plans'].iloc[0]):.0f}% and "
+          f"cash funding {story.percent_change(growth['funding'].iloc[-1], growth['funding'].iloc[0]):.0f}% "
+          f"from {base['financial_year']} to {growth['financial_year'].iloc[-1]}",
+    source=f"{story.SOURCE_SEN2}; {story.SOURCE_NATIONAL}")
+
+# %% [markdown]
+# ## How much do the model's choices matter?
+#
+# The same calculation with each choice changed in turn, for one year.
+
+# %%
+table(story.sensitivity_table(last["financial_year"]), notes=story.sensitivity_summary(last["financial_year"]))
+
+# %% [markdown]
+# ## If plans keep growing: a projection
+#
+# A continuation of the last six years' growth in EHC plans, **not a forecast**: it assumes nothing about
+# policy. Necessary funding is in the latest year's prices.
+
+# %%
+table(story.projection_table())
+
+# %% [markdown]
+# ## Who is in Safety Valve and Delivering Better Value
+
+# %%
+say(story.coverage())
+table(story.programme_overview_table(),
+      notes="DfE money: the total revenue commitment of each Safety Valve agreement where a public source states "
+            "it; DBV implementation grants of up to £1m are ceilings and not counted.")
+
+# %% [markdown]
+# ## Safety Valve and DBV councils against all others
+#
+# Medians and interquartile ranges (the middle half of councils) in the latest year; n is the number of
+# councils with data. Groups marked * have fewer than five councils.
+
+# %%
+table(story.group_summary_table(), notes=story.coverage())
+trend = story.group_trend_frame("ehc_plans_index_2015")
+plots.grouped_line_chart(
+    trend, year="year", group="group", value="median", xlabel="January", reference=100,
+    ylabel="Median index (Jan 2015 = 100)",
+    title=story.group_trend_title(trend),
+    source=f"{story.SOURCE_SEN2}; programme lists compiled from gov.uk and council sources; sendlib")
+
+# %% [markdown]
+# ## Did Safety Valve agreements change the growth of EHC plans?
+#
+# An event study compares each Safety Valve council's plans, before and after its agreement, with councils
+# never in Safety Valve (Sun and Abraham's estimator, which allows for agreements starting in different years
+# and for effects that differ between cohorts). Estimates are differences in log EHC plans: -0.05 is about 5%
+# fewer plans than the comparison would suggest.
+
+# %%
+effects_display, pretrend, caveats = story.effects_table("log_ehc_plans")
+effects_frame = story.effects_frame("log_ehc_plans")
+plots.event_study_chart(
+    effects_frame, ylabel="Difference in log EHC plans",
+    title=story.effects_title(effects_frame),
+    source=f"{story.SOURCE_SEN2}; programme lists; sendlib event study (LA-clustered 95% intervals)")
+table(effects_display)
+say(pretrend)
+heading("What this can and cannot show", 3)
+bullets(caveats, css_class="caveats")
+
+# %% [markdown]
+# ## Every council
+
+# %%
+table(story.las_table(), notes=story.las_table_notes())
+
+# %% [markdown]
+# ## Methods and caveats
+
+# %%
+bullets(story.method_notes("england"), css_class="caveats")
+heading("Published counts to check", 3)
+bullets(story.data_warnings(), css_class="caveats")
+table(story.national_sources_table(), text=True)
+heading("Corrections applied to the official files", 3)
+bullets(story.corrections_list(), css_class="caveats")
+
+# %% [markdown]
+# ## Sources
+
+# %%
+table(story.sources_table(), text=True)

@@ -11,67 +11,82 @@
 #     name: sendlib
 # ---
 
-# %% [markdown]
-# <!-- DEVELOPMENT VERSION written for the report runner: title, one table, one chart. The lead replaces
-#      this content and keeps the parameter `la`. -->
-
 # %% tags=["parameters"]
 la = "886"
 
 # %%
-import html
+from sendlib import plots, story
+from sendlib.display import bullets, callout, heading, questions, say, table
 
-from IPython.display import HTML, Markdown, display
-
-from sendlib import plots
-from sendlib.data import load
-from sendlib.geography import region_las, resolve_area
-from sendlib.periods import january_for_financial_year
-
-area = resolve_area(la, levels=("la",), parameter="la")
-name = str(area["area_name"])
-display(Markdown(f"# SEND high needs funding: {html.escape(name)}\n\n"
-                 f"LA code {html.escape(str(area['area_code']))}, {html.escape(str(area['region_name']))}."))
+area = story.area(la, "la")
+name, code = area["area_name"], area["area_code"]
+heading(f"SEND high needs funding: {name}", 1)
+say(f"{name} ({code}; ONS {area['ons_code']}), {area['region_name']}. A briefing for union branches: the council's "
+    "place in the government's Safety Valve and Delivering Better Value programmes, how its high needs funding has "
+    "kept up with its EHC plans, how it compares, and the questions to put to it.")
 
 # %% [markdown]
-# ## Funding per EHC plan
+# ## Is your LA included?
 
 # %%
-hnb = load("high_needs_block")
-ehcp = load("ehcp")[["area_code", "january", "ehc_plans"]]
-frame = hnb[hnb["level"] == "la"][["area_code", "financial_year", "hnb_before_deductions_gbp"]].copy()
-frame["january"] = [january_for_financial_year(y) for y in frame["financial_year"]]
-frame = frame.merge(ehcp, on=["area_code", "january"], how="left")
-frame["hnb_m"] = frame["hnb_before_deductions_gbp"] / 1e6
-frame["per_plan"] = frame["hnb_before_deductions_gbp"] / frame["ehc_plans"]
-own = frame[frame["area_code"] == area["area_code"]].sort_values("financial_year")
-shown = own.rename(columns={"financial_year": "Financial year", "hnb_m": "High needs block (£m)",
-                            "ehc_plans": "EHC plans (January)", "per_plan": "£ per plan"})
-display(HTML(shown[["Financial year", "High needs block (£m)", "EHC plans (January)", "£ per plan"]].to_html(
-    index=False, border=0, na_rep="not available",
-    formatters={"High needs block (£m)": "{:,.0f}".format, "EHC plans (January)": "{:,.0f}".format,
-                "£ per plan": "{:,.0f}".format})))
+callout(story.la_status_lines(code), title=f"{name}: Safety Valve and Delivering Better Value")
+bullets(story.la_headline_lines(code))
+warnings = story.data_warnings([code])
+if warnings:
+    callout(warnings, title="Check these figures")
 
 # %% [markdown]
-# ## Compared with the region
+# ## Funding against need since 2019-20
+#
+# *Necessary* funding holds the council's own 2019-20 high needs block per EHC plan (the first year of council
+# allocations in hand) constant in real terms, times its plans in the January before each year.
 
 # %%
-year = own.dropna(subset=["per_plan"])["financial_year"].max() if own["per_plan"].notna().any() else None
-if year is None:
-    display(Markdown("No year has both funding and plans for this LA, so there is no comparison."))
+model = story.gap_for(code, "la")
+if model.empty:
+    say(story.no_model_reason(code))
 else:
-    neighbours = region_las(str(area["region_code"]), current_only=True)
-    names = dict(zip(neighbours["area_code"], neighbours["area_name"], strict=True))
-    latest = frame[(frame["financial_year"] == year) & frame["area_code"].isin(names)].copy()
-    latest["label"] = latest["area_code"].map(names)
-    programmes = load("programmes")
-    groups = {"safety_valve": "Safety Valve", "dbv": "Delivering Better Value"}
-    membership = {names[c]: groups[p] for c, p in zip(programmes["area_code"], programmes["programme"],
-                                                      strict=True) if c in names and p in groups}
-    latest = latest.dropna(subset=["per_plan"]).sort_values("per_plan", ascending=False)
-    rank = list(latest["area_code"]).index(area["area_code"]) + 1
-    plots.ranked_bar_chart(
-        latest, value="per_plan", label="label", focus=name, highlight=membership, unit="£ per plan",
-        xlabel=f"High needs block per EHC plan, {year} (£ per plan)",
-        title=f"{name} ranks {rank} of {len(latest)} in {area['region_name']} for funding per plan in {year}",
-        source="DfE DSG allocations (high needs block), SEN2 EHC plans, DfE programme lists; sendlib")
+    last, base = story.latest_complete(model), model.iloc[0]
+    plots.gap_chart(
+        story.chart_frame(model),
+        title=story.la_gap_title(model),
+        source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
+        unit="£m", ylabel="Funding (£m, cash)")
+    table(story.gap_table(model), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
+
+# %% [markdown]
+# ## How the council compares
+#
+# The council's latest figures against its region, England, the median of its programme group and the median of
+# its ten DfE statistical neighbours (councils most like it).
+
+# %%
+comparison = story.comparison_table(code)
+if comparison.empty:
+    say("No indicators for this council in the latest years (it may have been abolished; see its successors).")
+else:
+    table(comparison)
+trend = story.la_plans_trend(code)
+if not trend.empty:
+    plots.grouped_line_chart(
+        trend, year="year", group="group", value="value", xlabel="January", reference=100,
+        ylabel="EHC plans (January 2015 = 100)", title=story.la_plans_title(trend, name),
+        source=f"{story.SOURCE_SEN2}; sendlib")
+
+# %% [markdown]
+# ## Briefing: the questions to put to the council
+
+# %%
+questions(story.la_briefing(code))
+
+# %% [markdown]
+# ## Methods and caveats
+
+# %%
+bullets(story.method_notes("la"), css_class="caveats")
+
+# %% [markdown]
+# ## Sources
+
+# %%
+table(story.sources_table(), text=True)

@@ -11,56 +11,99 @@
 #     name: sendlib
 # ---
 
-# %% [markdown]
-# <!-- DEVELOPMENT VERSION written for the report runner: title, one table, one chart. The lead replaces
-#      this content and keeps the parameter `region`. -->
-
 # %% tags=["parameters"]
-region = "London"
+region = "E12000007"
 
 # %%
-import html
+from sendlib import plots, story
+from sendlib.display import bullets, heading, say, table
 
-from IPython.display import HTML, Markdown, display
-
-from sendlib import plots
-from sendlib.data import load
-from sendlib.geography import resolve_area
-from sendlib.periods import january_for_financial_year
-
-area = resolve_area(region, levels=("region",), parameter="region")
-name = str(area["area_name"])
-display(Markdown(f"# SEND high needs funding: {html.escape(name)}"))
+area = story.area(region, "region")
+name, code = area["area_name"], area["area_code"]
+model = story.gap_for(code, "region")
+last, base = story.latest_complete(model), model.iloc[0]
+heading(f"SEND high needs funding: {name}", 1)
+say("How far the high needs block has fallen behind the growth in education, health and care (EHC) plans in this "
+    "region and each of its councils, which councils are in the government's **Safety Valve** and **Delivering "
+    "Better Value (DBV)** programmes, and how they compare with the rest and with England.")
 
 # %% [markdown]
-# ## Funding and plans
+# ## Key findings
+
+# %%
+bullets(story.region_findings(code))
+
+# %% [markdown]
+# ## Actual and necessary funding
 #
-# The region's high needs block (before deductions) and its EHC plans in the January before each year.
+# *Necessary* funding holds the region's 2019-20 high needs block per EHC plan (the first year of council
+# allocations in hand) constant in real terms, times the plans counted in the January before each year. The
+# region's figures are the sums over its councils.
 
 # %%
-hnb = load("high_needs_block")
-ehcp = load("ehcp")
-rows = hnb[hnb["area_code"] == area["area_code"]][["financial_year", "hnb_before_deductions_gbp"]].copy()
-rows["january"] = [january_for_financial_year(y) for y in rows["financial_year"]]
-plans = ehcp[ehcp["area_code"] == area["area_code"]][["january", "ehc_plans"]]
-table = rows.merge(plans, on="january", how="left").sort_values("financial_year")
-table["hnb_m"] = table["hnb_before_deductions_gbp"] / 1e6
-table["per_plan"] = table["hnb_before_deductions_gbp"] / table["ehc_plans"]
-shown = table.rename(columns={"financial_year": "Financial year", "hnb_m": "High needs block (£m)",
-                              "ehc_plans": "EHC plans (January)", "per_plan": "£ per plan"})
-display(HTML(shown[["Financial year", "High needs block (£m)", "EHC plans (January)", "£ per plan"]].to_html(
-    index=False, border=0, formatters={"High needs block (£m)": "{:,.0f}".format,
-                                       "EHC plans (January)": "{:,.0f}".format, "£ per plan": "{:,.0f}".format})))
+plots.gap_chart(
+    story.chart_frame(model),
+    title=f"{name}: high needs funding was {story.gbp(last['gap_gbp'])} short of need in {last['financial_year']}",
+    source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
+    unit="£m", ylabel="Funding (£m, cash)")
+table(story.gap_table(model), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
 
 # %% [markdown]
-# ## Growth since the first year
+# ## Funding per plan against England
 
 # %%
-first, last = table.iloc[0], table.iloc[-1]
-plans_growth = (last["ehc_plans"] / first["ehc_plans"] - 1) * 100
-money_growth = (last["hnb_m"] / first["hnb_m"] - 1) * 100
-plots.index_chart(
-    table, columns={"ehc_plans": "EHC plans", "hnb_m": "High needs block"},
-    title=f"{name}: EHC plans grew {plans_growth:.0f}% while funding grew {money_growth:.0f}% "
-          f"from {first['financial_year']} to {last['financial_year']}",
-    source="DfE DSG allocations (high needs block) and SEN2 EHC plans; sendlib")
+index = story.region_index_frame(code)
+ends = index[index["financial_year"] == last["financial_year"]].set_index("group")["index"]
+plots.grouped_line_chart(
+    index, group="group", value="index", reference=100, highlight=name,
+    ylabel=f"Real funding per plan ({base['financial_year']} = 100)",
+    title=f"Real funding per plan in {last['financial_year']}: {ends[name]:.0f}% of its {base['financial_year']} "
+          f"level in {name}, {ends['England']:.0f}% in England",
+    source=f"{story.SOURCE_DSG}; {story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model")
+
+# %% [markdown]
+# ## The region's councils, ranked
+#
+# Each council against its own 2019-20 funding per plan: 100 means real funding per plan has kept its 2019-20
+# value; below 100, it has been eroded. Safety Valve and DBV councils are coloured.
+
+# %%
+ranking = story.region_la_ranking(code)
+marks = story.programme_marks()
+lowest = ranking.sort_values("real_per_plan_index").iloc[0]
+plots.ranked_bar_chart(
+    ranking, value="real_per_plan_index", label="area_name", highlight=marks,
+    xlabel=f"Real funding per plan, {last['financial_year']} (2019-20 = 100)",
+    title=f"{lowest['area_name']} had the lowest real funding per plan in {name}: {lowest['real_per_plan_index']:.0f}% "
+          f"of its 2019-20 level",
+    source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; programme lists; sendlib model")
+fastest = ranking.sort_values("growth_since_2015", ascending=False).iloc[0]
+plots.ranked_bar_chart(
+    ranking, value="growth_since_2015", label="area_name", highlight=marks, unit="%",
+    xlabel="Growth in EHC plans, January 2015 to January 2025 (%)",
+    title=f"EHC plans in {fastest['area_name']} grew fastest in {name}: up {fastest['growth_since_2015']:.0f}% "
+          "since 2015",
+    source=f"{story.SOURCE_SEN2}; programme lists; sendlib")
+
+# %% [markdown]
+# ## Safety Valve and DBV councils against the rest
+
+# %%
+table(story.las_table(code), notes=story.las_table_notes())
+say(story.coverage())
+warnings = story.data_warnings(story.region_la_codes(code))
+if warnings:
+    heading("Check these figures", 3)
+    bullets(warnings, css_class="caveats")
+
+# %% [markdown]
+# ## Methods and caveats
+
+# %%
+bullets(story.method_notes("region"), css_class="caveats")
+
+# %% [markdown]
+# ## Sources
+
+# %%
+table(story.sources_table(), text=True)

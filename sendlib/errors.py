@@ -42,6 +42,7 @@ class ParameterError(SendlibError):
     def __init__(self, parameter: str, value: object, expected: str, suggestions: list[str] | None = None):
         self.parameter = parameter
         self.value = value
+        self.expected = expected
         self.suggestions = suggestions or []
         message = f"{parameter}={value!r} is not valid: expected {expected}"
         if self.suggestions:

@@ -54,10 +54,12 @@ def caseload_headline(code: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _la_gap() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the LA funding model (sendlib.funding.gap, defaults) and its cumulative gaps (cached)."""
+    """Return the LA funding model (sendlib.funding.gap; real terms in the latest deflator year's prices, as in the
+    indicators) and its cumulative gaps (cached)."""
     from sendlib import funding
+    from sendlib.compare import latest_prices
 
-    model = funding.gap("la")
+    model = funding.gap("la", prices=latest_prices())
     return model, funding.cumulative_gap(model)
 
 

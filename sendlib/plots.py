@@ -228,7 +228,7 @@ def gap_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = Non
 
 def index_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = None, *,
                 columns: Mapping[str, str], year: str = "financial_year", base: str | None = None,
-                show: bool = True) -> Chart:
+                xlabel: str = "Financial year", show: bool = True) -> Chart:
     """Line chart of several series rebased to 100 in a base financial year (default the first)."""
     frame = data.sort_values(year).reset_index(drop=True)
     base = base or str(frame[year].iloc[0])
@@ -236,7 +236,7 @@ def index_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = N
     if len(row) != 1:
         raise ValueError(f"base year {base!r} is not in the {year} column")
     fig, ax = new_figure()
-    x = financial_year_axis(ax, frame[year].tolist())
+    x = financial_year_axis(ax, frame[year].tolist(), label=xlabel)
     finals = []
     for colour, (column, label) in zip(PALETTE, columns.items(), strict=False):
         series = frame[column].astype(float) / float(frame.loc[row[0], column]) * 100
@@ -301,7 +301,8 @@ def ranked_bar_chart(data: pd.DataFrame, title: str, source: str, alt: str | Non
 
 def grouped_line_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = None, *,
                        group: str, value: str, ylabel: str, year: str = "financial_year", unit: str = "",
-                       highlight: str | None = None, show: bool = True) -> Chart:
+                       highlight: str | None = None, xlabel: str = "Financial year", reference: float | None = None,
+                       show: bool = True) -> Chart:
     """Lines for up to 8 groups on one axes by financial year; `highlight` draws one group bolder."""
     frame = data[[year, group, value]].dropna()
     years = sorted(frame[year].astype(str).unique())
@@ -309,8 +310,10 @@ def grouped_line_chart(data: pd.DataFrame, title: str, source: str, alt: str | N
     if len(names) > len(PALETTE):
         raise ValueError(f"{len(names)} groups: use small_multiples for more than {len(PALETTE)}")
     fig, ax = new_figure()
-    x = financial_year_axis(ax, years)
+    x = financial_year_axis(ax, years, label=xlabel)
     position = dict(zip(years, x, strict=True))
+    if reference is not None:
+        ax.axhline(reference, color=TEXT_GREY, linewidth=0.8)
     endings = []
     for colour, name in zip(PALETTE, names, strict=False):
         rows = frame[frame[group] == name].sort_values(year)
@@ -320,9 +323,10 @@ def grouped_line_chart(data: pd.DataFrame, title: str, source: str, alt: str | N
         endings.append(f"{name} {_money(float(rows[value].iloc[-1]), unit)} in {rows[year].iloc[-1]}")
     ax.set_ylabel(ylabel)
     thousands(ax.yaxis)
-    ax.legend(loc="upper left", ncols=2 if len(names) > 4 else 1)
+    if len(names) > 1:
+        ax.legend(loc="best", ncols=2 if len(names) > 4 else 1)
     if alt is None:
-        alt = f"Line chart of {ylabel} by financial year for {len(names)} groups: " + "; ".join(endings) + "."
+        alt = f"Line chart of {ylabel} by {xlabel.lower()} for {len(names)} groups: " + "; ".join(endings) + "."
     return (finish if show else render)(fig, title, source, alt)
 
 
@@ -355,6 +359,32 @@ def small_multiples(data: pd.DataFrame, title: str, source: str, alt: str | None
     if alt is None:
         alt = (f"Small multiple line charts of {ylabel} by financial year, {years[0]} to {years[-1]}, one per "
                f"area. Latest values: " + "; ".join(endings) + ".")
+    return (finish if show else render)(fig, title, source, alt)
+
+
+def event_study_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = None, *,
+                      ylabel: str, xlabel: str = "Years from the first count after the agreement (0)",
+                      scale: float = 1.0, unit: str = "", show: bool = True) -> Chart:
+    """Point estimates with 95% intervals by event time (the reference period -1 marked), zero line drawn."""
+    frame = data.sort_values("event_time")
+    fig, ax = new_figure()
+    x = frame["event_time"].to_numpy(int)
+    estimate = frame["estimate"].to_numpy(float) * scale
+    low, high = frame["ci_low"].to_numpy(float) * scale, frame["ci_high"].to_numpy(float) * scale
+    ax.axhline(0, color=TEXT_GREY, linewidth=0.8)
+    ax.axvline(-0.5, color=NEUTRAL, linewidth=1, linestyle=":")
+    ax.vlines(x, low, high, color=OKABE_ITO["blue"], linewidth=2)
+    ax.plot(x, estimate, "o", color=OKABE_ITO["blue"], markersize=6, label="Estimate with 95% interval")
+    ax.set_xticks(x)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="lower left")
+    if alt is None:
+        after = frame[frame["event_time"] >= 0]
+        alt = (f"Event-study chart of {ylabel} from {x.min()} to {x.max()} years around the first count after "
+               "the agreement, with 95% intervals; year -1 is the reference. After the agreement: " + "; ".join(
+                   f"year {int(r.event_time)}: {r.estimate * scale:,.3f}{unit} ({r.ci_low * scale:,.3f} to "
+                   f"{r.ci_high * scale:,.3f})" for r in after.itertuples()) + ".")
     return (finish if show else render)(fig, title, source, alt)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sendlib import compare, funding, programmes
 from sendlib.data import load, read_manifest
+from sendlib.errors import ParameterError
 from sendlib.geography import ENGLAND_CODE, resolve_area
 from sendlib.headline import la_headline
 
@@ -59,6 +60,11 @@ def percent_change(new: float, old: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------- shared pieces
+
+
+def area(code: str, level: str) -> pd.Series:
+    """Return the registry row of the report's area (a code or name at one level; ParameterError if unknown)."""
+    return resolve_area(code, levels=(level,), parameter=level)
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +165,18 @@ def sensitivity_table(year: str) -> pd.DataFrame:
                          "Difference from baseline": table["gap_difference_from_baseline_gbp"].map(gbp)})
 
 
+def sensitivity_summary(year: str) -> str:
+    """Return one sentence giving the range of the gap across the model's variants in one year."""
+    table = funding.sensitivity(year).dropna(subset=["gap_gbp"])
+    low, high = table.loc[table["gap_gbp"].idxmin()], table.loc[table["gap_gbp"].idxmax()]
+    return (f"Across these choices the {year} gap ranges from {gbp(low['gap_gbp'])} ({low['variant']}) to "
+            f"{gbp(high['gap_gbp'])} ({high['variant']}); the baseline gives {gbp(table['gap_gbp'].iloc[0])}. "
+            "Every variant shows funding per plan below its base-year real level.") if (
+        table["gap_gbp"] > 0).all() else (
+            f"Across these choices the {year} gap ranges from {gbp(low['gap_gbp'])} ({low['variant']}) to "
+            f"{gbp(high['gap_gbp'])} ({high['variant']}); the baseline gives {gbp(table['gap_gbp'].iloc[0])}.")
+
+
 def projection_table(level: str = "england", area: str | None = None) -> pd.DataFrame:
     """Return the labelled projection of plans and necessary funding as a display table."""
     table = funding.projection(level, area=area)
@@ -196,7 +214,7 @@ def programme_marks() -> dict[str, str]:
     """Return LA name -> 'Safety Valve' | 'DBV' for LAs in a programme's primary group (for chart highlights)."""
     groups = group_lookup()
     marks = {}
-    for code, row in groups.iterrows():
+    for _code, row in groups.iterrows():
         if row["primary"] and row["programme_group"] in ("Safety Valve", "DBV"):
             marks[row["area_name"]] = row["programme_group"]
     return marks
@@ -326,7 +344,7 @@ def comparison_table(code: str) -> pd.DataFrame:
         same = part[part["year"] == year].set_index("area_code")["value"]
         unit = part["unit"].iloc[0]
 
-        def median(codes: list[str]) -> str:
+        def median(codes: list[str], same: pd.Series = same, unit: str = unit) -> str:
             values = same.reindex([c for c in codes if c != code]).dropna()
             return f"{format_value(values.median(), unit)} (n={len(values)})" if len(values) else "n/a"
 
@@ -338,17 +356,67 @@ def comparison_table(code: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def effects_table(outcome: str = "log_ehc_plans") -> tuple[pd.DataFrame, str, list[str]]:
-    """Return the event-study estimates (display table), the pre-trend sentence and the caveats for one outcome."""
+def group_trend_title(trend: pd.DataFrame) -> str:
+    """Return a title stating how the groups' median plans index ended (e.g. 'rose 2.5 to 2.6 fold in every group')."""
+    first_year, last_year = trend["year"].min(), trend["year"].max()
+    ends = trend[trend["year"] == last_year].set_index("group")["median"]
+    low, high = ends.min() / 100, ends.max() / 100
+    pace = "at much the same pace in every group" if high - low < 0.25 else "at different paces across the groups"
+    return f"EHC plans rose {low:.1f} to {high:.1f} fold from {first_year} to {last_year}, {pace}"
+
+
+@lru_cache(maxsize=8)
+def effects_frame(outcome: str = "log_ehc_plans", comparison: str = "never") -> pd.DataFrame:
+    """Return the event-study estimates for one outcome (sendlib.effects.event_study; cached)."""
     from sendlib import effects
 
-    summary = effects.event_study_summary(outcome)
+    return effects.event_study(outcome, comparison)
+
+
+def effects_title(frame: pd.DataFrame) -> str:
+    """Return a title that states what the event study finds, with its uncertainty, in words.
+
+    It reads the latest event time at which at least half of the treated councils are observed, so that the
+    headline does not rest on one small cohort.
+    """
+    after = frame[frame["event_time"] >= 0]
+    solid = after[after["n_treated"] >= after["n_treated"].max() / 2]
+    last = (solid if not solid.empty else after).iloc[-1]
+    significant = last["ci_high"] < 0 or last["ci_low"] > 0
+    change = (math.exp(last["estimate"]) - 1) * 100
+    direction = "fewer" if change < 0 else "more"
+    when = int(last["event_time"])
+    year = "the first count after" if when == 0 else f"{when} year{'s' if when > 1 else ''} after the first count after"
+    if significant:
+        return (f"Safety Valve councils had about {abs(change):.0f}% {direction} EHC plans than comparable councils "
+                f"{year} their agreement ({int(last['n_treated'])} councils; the 95% interval excludes zero)")
+    return (f"No clear difference in EHC plans {year} a Safety Valve agreement: {abs(change):.0f}% {direction}, "
+            f"but the 95% interval includes zero ({int(last['n_treated'])} councils)")
+
+
+@lru_cache(maxsize=8)
+def _effects_summary(outcome: str):
+    """Return the event-study summary for one outcome against never-treated councils (cached)."""
+    from sendlib import effects
+
+    return effects.event_study_summary(outcome)
+
+
+def effects_table(outcome: str = "log_ehc_plans") -> tuple[pd.DataFrame, str, list[str]]:
+    """Return the event-study estimates (display table), the pre-trend sentence and the caveats for one outcome."""
+
+    summary = _effects_summary(outcome)
     table = summary.table
-    display = pd.DataFrame({"Years from the first count after the agreement": table["event_time"],
-                            "Estimate": table["estimate"].map(lambda v: number(v, 3)),
-                            "95% interval": [f"{number(lo, 3)} to {number(hi, 3)}"
-                                             for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)],
-                            "Treated LAs": table["n_treated"]})
+    reference = table["event_time"] == -1
+    display = pd.DataFrame({
+        "Years from the first count after the agreement": table["event_time"],
+        "Estimate": [("0 (reference)" if ref else number(v, 3)) for v, ref in zip(table["estimate"], reference,
+                                                                                  strict=True)],
+        "About": [("" if ref else f"{(math.exp(v) - 1) * 100:+.1f}%") for v, ref in zip(table["estimate"], reference,
+                                                                                     strict=True)],
+        "95% interval": [("" if ref else f"{number(lo, 3)} to {number(hi, 3)}")
+                         for lo, hi, ref in zip(table["ci_low"], table["ci_high"], reference, strict=True)],
+        "Treated LAs": table["n_treated"]})
     pre = summary.pretrend
     sentence = (f"Pre-trend test: F({pre.df_num}, {pre.df_denom}) = {pre.statistic:.2f}, p = {pre.p_value:.2f} "
                 f"({'no evidence' if pre.p_value >= 0.05 else 'evidence'} that treated and comparison LAs were "
@@ -398,6 +466,11 @@ def region_index_frame(region_code: str) -> pd.DataFrame:
                       "index": england["real_per_plan_index"]})], ignore_index=True)
 
 
+def region_la_codes(region_code: str) -> list[str]:
+    """Return the codes of the region's current LAs."""
+    return group_lookup().query("region_code == @region_code").index.tolist()
+
+
 def region_la_ranking(region_code: str) -> pd.DataFrame:
     """Return the region's LAs with their latest real per-plan index and gap per plan (for ranked charts)."""
     model = _gap("la")
@@ -411,6 +484,53 @@ def region_la_ranking(region_code: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------- an LA
+
+
+def la_headline_lines(code: str) -> list[str]:
+    """Return the LA's headline numbers as sentences (plans, growth, funding per plan, gap, deficit)."""
+    return programmes.headline_lines(la_headline(code))
+
+
+def no_model_reason(code: str) -> str:
+    """Return why an LA has no necessary-versus-actual series (no allocation, or created after the years in hand)."""
+    row = resolve_area(code, levels=("la",))
+    try:
+        funding.gap("la", area=code)
+    except ParameterError as error:
+        return f"No funding model for {row['area_name']}: {error.expected}."
+    return f"No funding model for {row['area_name']} in the years in hand."
+
+
+def la_gap_title(model: pd.DataFrame) -> str:
+    """Return the LA gap chart's title: the latest gap (or surplus) and the real per-plan index."""
+    last = latest_complete(model)
+    if last["gap_gbp"] >= 0:
+        return (f"{last['area_name']}: high needs funding was {gbp(last['gap_gbp'])} short of need in "
+                f"{last['financial_year']}; real funding per plan {last['real_per_plan_index']:.0f}% of its "
+                f"{last['base_year']} level")
+    return (f"{last['area_name']}: real funding per plan in {last['financial_year']} was "
+            f"{last['real_per_plan_index']:.0f}% of its {last['base_year']} level ({gbp(-last['gap_gbp'])} above it)")
+
+
+def la_plans_trend(code: str) -> pd.DataFrame:
+    """Return year, group (the LA, its region, England) and value (EHC plans index, January 2015 = 100)."""
+    index = compare.plans_index(("la", "region", "england"))
+    areas = load("areas").set_index("area_code")
+    region = areas.loc[code, "region_code"]
+    wanted = {code: areas.loc[code, "area_name"], region: areas.loc[region, "area_name"], ENGLAND_CODE: "England"}
+    part = index[index["area_code"].isin(list(wanted))].dropna(subset=["ehc_plans_index_2015"])
+    if part[part["area_code"] == code].empty:
+        return pd.DataFrame(columns=["year", "group", "value"])
+    return pd.DataFrame({"year": part["january"].astype(str), "group": part["area_code"].map(wanted),
+                         "value": part["ehc_plans_index_2015"]}).reset_index(drop=True)
+
+
+def la_plans_title(trend: pd.DataFrame, name: str) -> str:
+    """Return the LA plans-trend title: the LA's latest index against England's in the same January."""
+    own = trend[trend["group"] == name].sort_values("year").iloc[-1]
+    england = trend[(trend["group"] == "England") & (trend["year"] == own["year"])]["value"]
+    versus = f", against {england.iloc[0] / 100:.1f} times in England" if not england.empty else ""
+    return f"By January {own['year']} EHC plans in {name} were {own['value'] / 100:.1f} times their 2015 level{versus}"
 
 
 def la_status_lines(code: str) -> list[str]:
@@ -562,20 +682,82 @@ def _deficit_answer(code: str, h: dict) -> str:
     return " ".join(parts)
 
 
+# ----------------------------------------------------------------------------------------- data quality
+
+
+UNUSUAL_RISE, UNUSUAL_FALL, UNUSUAL_MINIMUM = 0.5, -0.2, 100
+
+
+@lru_cache(maxsize=1)
+def unusual_counts() -> pd.DataFrame:
+    """Return LA Januaries whose EHC plan count rose over 50% or fell over 20% in a year (from at least 100 plans)."""
+    ehcp = load("ehcp").query("level == 'la'").sort_values(["area_code", "january"])
+    ehcp = ehcp.assign(previous=ehcp.groupby("area_code")["ehc_plans"].shift())
+    change = ehcp["ehc_plans"] / ehcp["previous"] - 1
+    flagged = ehcp[((change > UNUSUAL_RISE) | (change < UNUSUAL_FALL)) & (ehcp["previous"] >= UNUSUAL_MINIMUM)]
+    return flagged.assign(change_pct=change[flagged.index] * 100)[["area_code", "january", "previous", "ehc_plans",
+                                                                    "change_pct"]].reset_index(drop=True)
+
+
+def data_warnings(codes: list[str] | None = None) -> list[str]:
+    """Return a warning for each LA (of `codes`, or all) whose published plan counts jump implausibly in a year."""
+    flagged = unusual_counts()
+    if codes is not None:
+        flagged = flagged[flagged["area_code"].isin(codes)]
+    names = load("areas").set_index("area_code")["area_name"]
+    return [f"{names[r.area_code]}: EHC plans went from {number(r.previous)} in January {r.january - 1} to "
+            f"{number(r.ehc_plans)} in January {r.january} ({r.change_pct:+.0f}%) in DfE's published SEN2 figures. "
+            "A change this size usually reflects how the council's return was compiled; per-plan figures for the "
+            "years paired with these counts should be checked with the council."
+            for r in flagged.itertuples()]
+
+
+# ----------------------------------------------------------------------------------------- methods
+
+
+def method_notes(kind: str) -> list[str]:
+    """Return the methods and caveats for a report of kind england | region | la."""
+    prices = report_prices()
+    notes = [
+        "**Necessary funding** = base-year high needs block per EHC plan × (price index this year ÷ price index in "
+        "the base year) × EHC plans this year. The **gap** is necessary minus actual; the **real per-plan index** "
+        "is actual funding per plan as a percentage of the base-year rate in real terms. Full method: docs/method.md.",
+        "Plans are counted in the January before the financial year (January 2019 for 2019-20). DfE labels the "
+        "January 2025 count '2024/25'; the model pairs years with Januaries explicitly, never by that label.",
+        f"Prices: the GDP deflator (ONS series YBGB), financial-year averages; real terms in {prices} prices. "
+        "2025-26 has no deflator yet and is not estimated.",
+        "The base year is a reference point, not a judgement that funding was adequate then. The block also pays for "
+        "pupils without plans; the model divides it all by plans, as DfE's own per-plan comparisons do.",
+    ]
+    if kind in ("region", "la"):
+        notes.append("LA allocations in hand run from 2019-20 to 2023-24, so regions and LAs are measured against "
+                     "their own 2019-20 funding per plan; England is measured against 2015-16. Councils created by "
+                     "reorganisations share their predecessors' base rate, and a region's figures are the sums "
+                     "over its councils.")
+    notes += [
+        "Programme membership is compiled from gov.uk, council and press sources with a confidence grade for each "
+        "entry; " + programmes.coverage_statement() + ". Low-confidence entries are kept out of the comparison groups.",
+        "DSG deficits for 2023-24 and high-needs spending are third parties' derivations of DfE's s251 outturn "
+        "files, and are labelled so; DSG balances for 2019-20 to 2021-22 were derived by DfE's SEND-AP dashboard.",
+        "No national data exists on NHS contributions to EHC plans or on transfers from the schools block.",
+    ]
+    return notes
+
+
 # ----------------------------------------------------------------------------------------- sources
 
 
 def sources_table(tables: tuple[str, ...] = ("ehcp", "high_needs_block", "national_series", "deflators",
                                              "programmes", "dsg_balance", "high_needs_spend", "population")
                   ) -> pd.DataFrame:
-    """Return the inputs behind the report's tables: publisher, title, release and status (from MANIFEST.json)."""
+    """Return the inputs behind the report's tables, once each: publisher, title, release read, status, URL."""
     manifest = read_manifest()
     rows = []
     for table in tables:
         for item in manifest["tables"][table]["inputs"]:
-            rows.append({"Table": table, "Publisher": item["publisher"], "Title": item["title"],
-                         "Release": item["release"], "Status": item["status"], "URL": item["url"]})
-    return pd.DataFrame(rows).drop_duplicates(subset=["Title", "Release"])
+            rows.append({"Publisher": item["publisher"], "Title": item["title"], "Release read": item["release"],
+                         "Status": item["status"], "URL": item["url"]})
+    return pd.DataFrame(rows).drop_duplicates(subset=["Title"]).reset_index(drop=True)
 
 
 def corrections_list() -> list[str]:

@@ -21,6 +21,7 @@ class Built:
     corrections: list[dict] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    releases: dict[str, str] = field(default_factory=dict)  # input name -> the release actually read
 
 
 def path_of(raw: Path, name: str) -> Path:

@@ -178,7 +178,11 @@ def build_high_needs_block(raw: Path, areas: pd.DataFrame) -> Built:
              "Earlier releases in hand, not used: " + "; ".join(passed_over)]
     frame = frame.sort_values(["financial_year", "level", "area_code"],
                               key=lambda c: c.map({"england": 0, "region": 1, "la": 2}) if c.name == "level" else c)
-    return Built(table, frame.reset_index(drop=True), inputs, [], checks, notes)
+    releases: dict[str, list[str]] = {}
+    for fy in sorted(chosen):
+        releases.setdefault(chosen[fy].source_name, []).append(f"{fy}: {chosen[fy].label}")
+    return Built(table, frame.reset_index(drop=True), inputs, [], checks, notes,
+                 {name: "; ".join(labels) for name, labels in releases.items()})
 
 
 def build_deflators(raw: Path) -> Built:
@@ -193,12 +197,14 @@ def build_deflators(raw: Path) -> Built:
     frame["cpih_vintage"] = cpih.release_date.isoformat()
     frame["gdp_deflator"] = frame["gdp_deflator"].round(6)
     frame["cpih"] = frame["cpih"].round(6)
+    releases = {"ons_gdp_deflator": f"ONS release of {gdp.release_date:%-d %B %Y}",
+                "ons_cpih": f"ONS release of {cpih.release_date:%-d %B %Y}"}
     return Built("deflators", frame.reset_index(drop=True), ["ons_gdp_deflator", "ons_cpih"], [],
                  [f"GDP deflator: {len(gdp_fy)} complete financial years to {gdp_fy['financial_year'].max()}",
                   f"CPIH: {len(cpih_fy)} complete financial years to {cpih_fy['financial_year'].max()}"],
                  ["A financial year appears only when all four quarters (GDP) or twelve months (CPIH) are published",
                   f"GDP deflator index 2022 = 100 (ONS release {gdp.release_date:%-d %B %Y}); CPIH 2015 = 100 "
-                  f"(ONS release {cpih.release_date:%-d %B %Y})"])
+                  f"(ONS release {cpih.release_date:%-d %B %Y})"], releases)
 
 
 def _dsg_page(financial_year: str) -> str:

@@ -85,6 +85,9 @@ def manifest_for(built: list[Built], raw: Path, files: dict[str, bytes]) -> dict
     tables = {}
     for b in built:
         inputs = [SOURCES[name].describe(raw) for name in b.inputs]
+        known = {name: release for other in built for name, release in other.releases.items()}
+        for item in inputs:
+            item["release"] = known.get(item["name"], item["release"])
         if b.name == "national_series":
             statements = external_dir() / "national_hnb_statements.csv"
             inputs.append({"name": "dfe_statements", "file": "data/external/national_hnb_statements.csv",
