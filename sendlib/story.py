@@ -324,10 +324,17 @@ def group_trend_frame(indicator: str = "ehc_plans_index_2015") -> pd.DataFrame:
     return pd.DataFrame({"year": part["year"].astype(str), "group": part["group"], "median": part["median"]})
 
 
+@lru_cache(maxsize=1)
+def _indicators_by_name() -> dict[str, pd.DataFrame]:
+    """Return every area's indicators split by indicator name (cached: reports look them up per LA)."""
+    table = compare.indicators(("la", "region", "england")).dropna(subset=["value"])
+    return {name: part for name, part in table.groupby("indicator")}
+
+
 def comparison_table(code: str) -> pd.DataFrame:
     """Return the LA's latest indicators against its region, England, its programme group and its statistical
     neighbours (medians, with n)."""
-    table = compare.indicators(("la", "region", "england"))
+    by_name = _indicators_by_name()
     areas = load("areas").set_index("area_code")
     region = areas.loc[code, "region_code"]
     groups = group_lookup()
@@ -336,7 +343,7 @@ def comparison_table(code: str) -> pd.DataFrame:
     neighbours = load("statistical_neighbours").query("area_code == @code")["neighbour_code"].tolist()
     rows = []
     for name in KEY_INDICATORS:
-        part = table[(table["indicator"] == name)].dropna(subset=["value"])
+        part = by_name.get(name, pd.DataFrame(columns=["area_code", "year", "period", "value", "unit"]))
         own = part[part["area_code"] == code]
         if own.empty:
             continue
@@ -775,3 +782,7 @@ def warm_up() -> None:
         compare.indicators(levels)
     compare.group_summary("programme")
     programmes.overview()
+    _indicators_by_name()
+    from sendlib import headline
+
+    headline.la_headline("886")  # fills the headline module's caches of the LA model

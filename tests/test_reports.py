@@ -161,3 +161,51 @@ def test_index_lists_each_report_with_its_status(built):
     assert index.count('<span class="status-ok">ok</span>') == 3
     assert '<span class="status-failed">' not in index
     assert not [r for r in parse(index).references if EXTERNAL.match(r)]
+
+
+BUILT_AT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC")
+COMMIT = re.compile(r"git commit <code>[^<]*</code>")
+
+
+def _without_time_and_commit(text: str) -> str:
+    """Return the HTML with the build time and git commit (the only things allowed to differ) blanked."""
+    return COMMIT.sub("git commit <code>-</code>", BUILT_AT.sub("<time>", text))
+
+
+def test_two_builds_differ_only_in_build_time_and_commit(built, pages, tmp_path):
+    results = build_reports(select_reports(regions=["London"]), tmp_path, jobs=1, progress=False)
+    assert all(r.ok for r in results)
+    again = (tmp_path / "regions/london.html").read_text(encoding="utf-8")
+    first = pages["regions/london.html"]
+    assert again != "" and BUILT_AT.search(first)
+    assert _without_time_and_commit(again) == _without_time_and_commit(first)
+
+
+def test_england_report_tells_the_whole_national_story(pages):
+    text = " ".join(parse(pages["england.html"]).text)
+    for section in ["Key findings", "Actual and necessary funding", "Funding per plan in real terms",
+                    "How much do the model's choices matter?", "a projection", "Who is in Safety Valve",
+                    "Safety Valve and DBV councils against all others", "Did Safety Valve agreements change",
+                    "Every council", "Methods and caveats", "Sources"]:
+        assert section in text, section
+    assert "£21,846" in text and "240,183" in text  # the 2015-16 base, from the data
+    assert "36 of the 38 Safety Valve agreements" in text and "47 of the 55 DBV LAs" in text
+    assert "Pre-trend test" in text and "regression to the mean" in text
+
+
+def test_la_report_answers_is_your_la_included_first_and_the_six_questions(pages):
+    page = pages["las/886-kent.html"]
+    text = " ".join(parse(page).text)
+    assert text.index("Is your LA included?") < text.index("Funding against need")
+    assert "Safety Valve, agreement 2022-23" in text and "£142.0m" in text
+    for number in range(1, 7):
+        assert f"{number}. " in text
+    assert "NHS contributions to EHC plans" in text and "Statistical neighbours" in text
+
+
+def test_region_report_ranks_its_councils_and_marks_programmes(pages):
+    page = parse(pages["regions/london.html"])
+    text = " ".join(page.text)
+    assert "The region's councils, ranked" in text and "Kingston upon Thames" in text
+    alts = " ".join(img.get("alt") or "" for img in page.images)
+    assert "Highlighted: " in alts and "Kingston upon Thames" in alts  # SV councils named in the ranking's alt text

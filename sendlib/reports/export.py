@@ -140,6 +140,8 @@ def export_html(nb: Any, report: Report, shared: dict[str, Any], area_names: dic
                 exporter: Any = None, built_at: str | None = None) -> str:
     """Return the report HTML for an executed notebook."""
     exporter = exporter or _default_exporter()
+    for position, cell in enumerate(nb.cells):  # papermill gives its injected cell a random id: number them all
+        cell["id"] = f"cell-{position}"
     body, _resources = exporter.from_notebook_node(nb, resources=report_resources(report, shared, area_names,
                                                                                   built_at))
     external = external_references(body)

@@ -73,6 +73,9 @@ def preload() -> list[str]:
 
         for table in TABLES:
             load(table)
+        from sendlib import story
+
+        story.warm_up()  # the models, indicators and groups every report reads, computed once for all kernels
         _warm_up_rendering(load("areas"))
     except Exception as exc:
         problems.append(f"sendlib: {exc}")
