@@ -43,7 +43,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format sendlib tests benchmarks scripts
 
 bench: $(STAMP) ## Time the report runner against the naive loop (prints figures)
-	$(BIN)/python benchmarks/reports.py
+	$(BIN)/python benchmarks/reports.py --las
 
 data: $(STAMP) ## Rebuild data/processed from data/raw (or ../shared/reference)
 	$(BIN)/sendlib data build

@@ -126,6 +126,18 @@ plots.grouped_line_chart(
     source=f"{story.SOURCE_SEN2}; programme lists compiled from gov.uk and council sources; sendlib")
 
 # %% [markdown]
+# Each Safety Valve cohort's median, with a diamond at the January of its agreement year: the last count
+# before the agreements, which were mostly signed in the February or March after it.
+
+# %%
+cohorts, entries = story.cohort_trend_frame("ehc_plans_index_2015")
+plots.grouped_line_chart(
+    cohorts, year="year", group="group", value="median", xlabel="January", reference=100, marks=entries,
+    mark_label="January of the agreement year", ylabel="Median index (Jan 2015 = 100)",
+    title=story.cohort_trend_title(cohorts, entries),
+    source=f"{story.SOURCE_SEN2}; programme lists compiled from gov.uk and council sources; sendlib")
+
+# %% [markdown]
 # ## Did Safety Valve agreements change the growth of EHC plans?
 #
 # An event study compares each Safety Valve council's plans, before and after its agreement, with councils
@@ -141,7 +153,9 @@ plots.event_study_chart(
     title=story.effects_title(effects_frame),
     source=f"{story.SOURCE_SEN2}; programme lists; sendlib event study (LA-clustered 95% intervals)")
 table(effects_display)
-say(pretrend)
+say(pretrend, story.effects_robustness("log_ehc_plans"))
+heading("The Safety Valve councils in each cohort", 3)
+bullets(story.effects_cohort_lines("log_ehc_plans"), css_class="caveats")
 heading("What this can and cannot show", 3)
 bullets(caveats, css_class="caveats")
 

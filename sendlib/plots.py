@@ -25,6 +25,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -302,8 +303,9 @@ def ranked_bar_chart(data: pd.DataFrame, title: str, source: str, alt: str | Non
 def grouped_line_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = None, *,
                        group: str, value: str, ylabel: str, year: str = "financial_year", unit: str = "",
                        highlight: str | None = None, xlabel: str = "Financial year", reference: float | None = None,
-                       show: bool = True) -> Chart:
-    """Lines for up to 8 groups on one axes by financial year; `highlight` draws one group bolder."""
+                       marks: Mapping[str, str] | None = None, mark_label: str = "", show: bool = True) -> Chart:
+    """Lines for up to 8 groups on one axes by financial year; `highlight` draws one group bolder; `marks`
+    (group -> year) puts a diamond on a group's line, explained in the legend by `mark_label`."""
     frame = data[[year, group, value]].dropna()
     years = sorted(frame[year].astype(str).unique())
     names = list(dict.fromkeys(frame[group]))
@@ -321,12 +323,23 @@ def grouped_line_chart(data: pd.DataFrame, title: str, source: str, alt: str | N
         ax.plot([position[str(v)] for v in rows[year]], rows[value], color=NEUTRAL if faint else colour,
                 linewidth=1.4 if faint else 2.4, marker="o", markersize=3, label=str(name), zorder=1 if faint else 3)
         endings.append(f"{name} {_money(float(rows[value].iloc[-1]), unit)} in {rows[year].iloc[-1]}")
+        when = (marks or {}).get(name)
+        at = rows[rows[year].astype(str) == str(when)]
+        if when is not None and not at.empty:
+            ax.plot([position[str(when)]], [float(at[value].iloc[0])], "D", color=colour, markersize=9,
+                    markeredgecolor="black", zorder=4)
     ax.set_ylabel(ylabel)
     thousands(ax.yaxis)
     if len(names) > 1:
-        ax.legend(loc="best", ncols=2 if len(names) > 4 else 1)
+        handles, _labels = ax.get_legend_handles_labels()
+        if marks and mark_label:
+            handles.append(Line2D([0], [0], marker="D", color="white", markerfacecolor=NEUTRAL,
+                                  markeredgecolor="black", markersize=8, label=mark_label))
+        ax.legend(handles=handles, loc="best", ncols=2 if len(handles) > 4 else 1)
     if alt is None:
         alt = f"Line chart of {ylabel} by {xlabel.lower()} for {len(names)} groups: " + "; ".join(endings) + "."
+        if marks and mark_label:
+            alt += f" Diamonds mark the {mark_label.lower()}: " + "; ".join(f"{g} {y}" for g, y in marks.items()) + "."
     return (finish if show else render)(fig, title, source, alt)
 
 

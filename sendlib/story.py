@@ -154,6 +154,7 @@ def national_sources_table() -> pd.DataFrame:
                          "Status": national["hnb_status"], "Source": national["hnb_source"]})
 
 
+@lru_cache(maxsize=16)
 def sensitivity_table(year: str) -> pd.DataFrame:
     """Return the "how much does the choice matter" table for England in one year."""
     table = funding.sensitivity(year)
@@ -165,6 +166,7 @@ def sensitivity_table(year: str) -> pd.DataFrame:
                          "Difference from baseline": table["gap_difference_from_baseline_gbp"].map(gbp)})
 
 
+@lru_cache(maxsize=16)
 def sensitivity_summary(year: str) -> str:
     """Return one sentence giving the range of the gap across the model's variants in one year."""
     table = funding.sensitivity(year).dropna(subset=["gap_gbp"])
@@ -177,6 +179,7 @@ def sensitivity_summary(year: str) -> str:
             f"{gbp(high['gap_gbp'])} ({high['variant']}); the baseline gives {gbp(table['gap_gbp'].iloc[0])}.")
 
 
+@lru_cache(maxsize=16)
 def projection_table(level: str = "england", area: str | None = None) -> pd.DataFrame:
     """Return the labelled projection of plans and necessary funding as a display table."""
     table = funding.projection(level, area=area)
@@ -191,6 +194,7 @@ def projection_table(level: str = "england", area: str | None = None) -> pd.Data
         "Fitted on": table["fitted_januaries"].map(lambda v: f"Januaries {v}")})
 
 
+@lru_cache(maxsize=16)
 def programme_overview_table() -> pd.DataFrame:
     """Return SV and DBV LAs by region with the DfE money committed (known amounts, and how many are unknown)."""
     frame = programmes.overview()
@@ -227,6 +231,7 @@ def _latest(indicator: str, levels: tuple[str, ...] = ("la",)) -> pd.DataFrame:
     return table.groupby("area_code").tail(1).set_index("area_code")
 
 
+@lru_cache(maxsize=16)
 def las_table(region_code: str | None = None) -> pd.DataFrame:
     """Return one row per current LA (or the region's): programme, plans, growth, funding per plan, gap, deficit."""
     groups = group_lookup()
@@ -296,7 +301,8 @@ def format_value(value: float | None, unit: str) -> str:
     return number(value, 1)
 
 
-def group_summary_table(indicators: list[str] | None = None) -> pd.DataFrame:
+@lru_cache(maxsize=4)
+def group_summary_table(indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Return latest-year medians and interquartile ranges (with n) per programme group, for key indicators."""
     summary = compare.group_summary("programme")
     rows = []
@@ -316,6 +322,7 @@ def group_summary_table(indicators: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
+@lru_cache(maxsize=16)
 def group_trend_frame(indicator: str = "ehc_plans_index_2015") -> pd.DataFrame:
     """Return the median of an indicator by programme group and year, for a grouped line chart."""
     summary = compare.group_summary("programme")
@@ -372,6 +379,48 @@ def group_trend_title(trend: pd.DataFrame) -> str:
     return f"EHC plans rose {low:.1f} to {high:.1f} fold from {first_year} to {last_year}, {pace}"
 
 
+@lru_cache(maxsize=16)
+def cohort_trend_frame(indicator: str = "ehc_plans_index_2015") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Return the median of an indicator by SV cohort (and the councils in neither programme) by year, and each
+    cohort's January of the agreement year, the last count before it (for the chart's markers)."""
+    trends = compare.group_trends(indicator)
+    wanted = [g for g in trends["group"].unique() if str(g).startswith("SV ") or str(g).startswith("Other: ")]
+    part = trends[trends["group"].isin(wanted) & ~trends["group"].str.contains("unknown")].dropna(subset=["median"])
+    frame = pd.DataFrame({"year": part["year"].astype(str), "group": part["group"], "median": part["median"]})
+    entries = {str(r.group): str(r.year) for r in part[part["entry"].astype(bool)].itertuples()}
+    return frame, entries
+
+
+def cohort_trend_title(frame: pd.DataFrame, entries: dict[str, str]) -> str:
+    """Return a title comparing the Safety Valve cohorts' median growth with councils in neither programme."""
+    last = frame["year"].max()
+    ends = frame[frame["year"] == last].set_index("group")["median"] / 100
+    sv = ends[[g for g in ends.index if g.startswith("SV ")]]
+    other = ends[[g for g in ends.index if g.startswith("Other")]]
+    return (f"By January {last} Safety Valve cohorts' median plans were {sv.min():.1f} to {sv.max():.1f} times their "
+            f"2015 level, against {other.min():.1f} to {other.max():.1f} times for councils in neither programme")
+
+
+def effects_cohort_lines(outcome: str = "log_ehc_plans") -> list[str]:
+    """Return one line per Safety Valve cohort in the event study: its first treated January and its councils."""
+    summary = _effects_summary(outcome)
+    return [f"**{cohort}**: {', '.join(names)}" for cohort, names in summary.cohorts.items()]
+
+
+@lru_cache(maxsize=16)
+def effects_robustness(outcome: str = "log_ehc_plans") -> str:
+    """Return a sentence comparing the main estimate with the DBV-only comparison group (the robustness check)."""
+    main = effects_frame(outcome, "never")
+    dbv = effects_frame(outcome, "dbv")
+    after = main[main["event_time"] >= 0]
+    solid = after[after["n_treated"] >= after["n_treated"].max() / 2].iloc[-1]
+    other = dbv.set_index("event_time").loc[int(solid["event_time"])]
+    return (f"Robustness: against councils in DBV only (rather than all councils never in Safety Valve), the "
+            f"estimate {int(solid['event_time'])} year(s) after is {other['estimate']:.3f} "
+            f"({other['ci_low']:.3f} to {other['ci_high']:.3f}), against {solid['estimate']:.3f} "
+            f"({solid['ci_low']:.3f} to {solid['ci_high']:.3f}) in the main comparison.")
+
+
 @lru_cache(maxsize=8)
 def effects_frame(outcome: str = "log_ehc_plans", comparison: str = "never") -> pd.DataFrame:
     """Return the event-study estimates for one outcome (sendlib.effects.event_study; cached)."""
@@ -409,6 +458,7 @@ def _effects_summary(outcome: str):
     return effects.event_study_summary(outcome)
 
 
+@lru_cache(maxsize=8)
 def effects_table(outcome: str = "log_ehc_plans") -> tuple[pd.DataFrame, str, list[str]]:
     """Return the event-study estimates (display table), the pre-trend sentence and the caveats for one outcome."""
 
@@ -438,7 +488,7 @@ def region_findings(region_code: str) -> list[str]:
     """Return the region report's key findings (years, units and bases stated)."""
     model = gap_for(region_code, "region")
     base, last = model.iloc[0], latest_complete(model)
-    england = funding.gap("england", base_year=base["financial_year"], prices=report_prices())
+    england = _gap("england", base_year=base["financial_year"])
     england_last = england.set_index("financial_year").loc[last["financial_year"]]
     name = last["area_name"]
     groups = group_lookup()
@@ -464,7 +514,7 @@ def region_index_frame(region_code: str) -> pd.DataFrame:
     """Return the region's and England's real per-plan index on the region's base year, for a line chart."""
     model = gap_for(region_code, "region")
     base = model["base_year"].iloc[0]
-    england = funding.gap("england", base_year=base, prices=report_prices())
+    england = _gap("england", base_year=base)
     england = england[england["financial_year"].isin(model["financial_year"])]
     return pd.concat([
         pd.DataFrame({"financial_year": model["financial_year"], "group": model["area_name"],
@@ -786,3 +836,18 @@ def warm_up() -> None:
     from sendlib import headline
 
     headline.la_headline("886")  # fills the headline module's caches of the LA model
+    # what the England report and the region reports compute: once per build, not once per report
+    year = latest_complete(_gap("england"))["financial_year"]
+    sensitivity_table(year)
+    sensitivity_summary(year)
+    projection_table()
+    programme_overview_table()
+    group_summary_table()
+    group_trend_frame()
+    cohort_trend_frame()
+    las_table()
+    effects_table("log_ehc_plans")
+    effects_robustness("log_ehc_plans")
+    unusual_counts()
+    regions = load("areas").query("level == 'region'")["area_code"]
+    _gap("england", base_year=gap_for(regions.iloc[0], "region")["base_year"].iloc[0])
