@@ -154,6 +154,11 @@ plots.event_study_chart(
     source=f"{story.SOURCE_SEN2}; programme lists; sendlib event study (LA-clustered 95% intervals)")
 table(effects_display)
 say(pretrend, story.effects_robustness("log_ehc_plans"))
+heading("The other outcomes", 3)
+say("The same event study for the other outcomes, one year after the first count after the agreement. A pre-trend "
+    "p-value below 0.05 means Safety Valve councils were already diverging before their agreements, and the "
+    "estimate should not be read as an effect.")
+table(story.effects_overview())
 heading("The Safety Valve councils in each cohort", 3)
 bullets(story.effects_cohort_lines("log_ehc_plans"), css_class="caveats")
 heading("What this can and cannot show", 3)

@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     except SendlibError as exc:
         print(f"sendlib: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into `head` and the reader stopped: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

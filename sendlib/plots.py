@@ -35,6 +35,8 @@ OKABE_ITO: dict[str, str] = {
     "purple": "#CC79A7", "sky": "#56B4E9", "black": "#000000", "yellow": "#F0E442",
 }
 PALETTE: list[str] = list(OKABE_ITO.values())
+#: Programme groups keep one colour in every chart.
+GROUP_COLOURS: dict[str, str] = {"Safety Valve": OKABE_ITO["orange"], "DBV": OKABE_ITO["blue"]}
 NEUTRAL = "#A6A6A6"  # bars and lines that are context, not the point
 TEXT_GREY = "#4D4D4D"
 DPI = 100
@@ -265,7 +267,8 @@ def ranked_bar_chart(data: pd.DataFrame, title: str, source: str, alt: str | Non
         frame = keep
     highlight = dict(highlight or {})
     groups = list(dict.fromkeys(highlight[v] for v in frame[label] if v in highlight))
-    colours = {group: PALETTE[i % len(PALETTE)] for i, group in enumerate(groups)}
+    spare = [c for c in PALETTE if c not in GROUP_COLOURS.values()]
+    colours = {group: GROUP_COLOURS.get(group, spare[i % len(spare)]) for i, group in enumerate(groups)}
     fig, ax = new_figure(height=min(max(2.2, 0.19 * len(frame) + 1.6), 16))
     y = np.arange(len(frame))[::-1]
     bar_colours = [colours.get(highlight.get(v), NEUTRAL) for v in frame[label]]

@@ -258,7 +258,8 @@ def las_table(region_code: str | None = None) -> pd.DataFrame:
             "Gap per plan (real)": pounds(gap_per_plan["value"].get(code)),
             "DSG deficit % of HNB": number(deficit["value"].get(code), 1, "%"),
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame.drop(columns=["Region"]) if region_code is not None else frame
 
 
 def las_table_notes() -> str:
@@ -419,6 +420,34 @@ def effects_robustness(outcome: str = "log_ehc_plans") -> str:
             f"estimate {int(solid['event_time'])} year(s) after is {other['estimate']:.3f} "
             f"({other['ci_low']:.3f} to {other['ci_high']:.3f}), against {solid['estimate']:.3f} "
             f"({solid['ci_low']:.3f} to {solid['ci_high']:.3f}) in the main comparison.")
+
+
+OUTCOME_LABELS = {"log_ehc_plans": "EHC plans (log)", "new_plans_per_1000": "New plans per 1,000 aged 0-25",
+                  "refusal_rate": "Refusals per 100 requests", "within_20_weeks_pct": "Issued within 20 weeks (%)",
+                  "special_or_independent_share": "Share in special or independent schools"}
+
+
+@lru_cache(maxsize=1)
+def effects_overview() -> pd.DataFrame:
+    """Return one row per event-study outcome: the estimate a year after the first treated period, its 95%
+    interval, the pre-trend p-value and the councils observed (against councils never in Safety Valve)."""
+    from sendlib import effects
+
+    rows = []
+    for outcome, about in effects.OUTCOMES.items():
+        frame = effects_frame(outcome)
+        summary = _effects_summary(outcome)
+        one = frame[frame["event_time"] == 1]
+        if one.empty:
+            continue
+        r = one.iloc[0]
+        clear = r["ci_low"] > 0 or r["ci_high"] < 0
+        rows.append({"Outcome": OUTCOME_LABELS.get(outcome, outcome), "Unit": about.unit,
+                     "Estimate, 1 year after": number(r["estimate"], 3),
+                     "95% interval": f"{number(r['ci_low'], 3)} to {number(r['ci_high'], 3)}",
+                     "Interval excludes zero": "yes" if clear else "no",
+                     "Pre-trend p": number(summary.pretrend.p_value, 2), "Councils": int(r["n_treated"])})
+    return pd.DataFrame(rows)
 
 
 @lru_cache(maxsize=8)
@@ -848,6 +877,7 @@ def warm_up() -> None:
     las_table()
     effects_table("log_ehc_plans")
     effects_robustness("log_ehc_plans")
+    effects_overview()
     unusual_counts()
     regions = load("areas").query("level == 'region'")["area_code"]
     _gap("england", base_year=gap_for(regions.iloc[0], "region")["base_year"].iloc[0])
