@@ -688,15 +688,13 @@ def _flows_answer(code: str, mine: pd.DataFrame, h: dict) -> str:
     if len(plans):
         parts.append(f"EHC plans went from {number(plans.iloc[0])} (January {plans.index[0]}) to "
                      f"{number(plans.iloc[-1])} (January {plans.index[-1]}).")
-    if len(new):
-        parts.append(f"New plans: {number(new.iloc[-1])} in {new.index[-1]}, against {number(new.get(new.index[-1] - 3))} "
-                     f"in {new.index[-1] - 3}.")
-    if len(refused):
-        parts.append(f"Refusals to assess per 100 requests received: {number(refused.iloc[-1], 1)} in "
-                     f"{refused.index[-1]} ({number(refused.get(refused.index[-1] - 3), 1)} in {refused.index[-1] - 3}).")
-    if len(timely):
-        parts.append(f"Plans issued within 20 weeks: {number(timely.iloc[-1], 1)}% in {timely.index[-1]} "
-                     f"({number(timely.get(timely.index[-1] - 3), 1)}% in {timely.index[-1] - 3}).")
+    for label, series, digits, suffix in [("New plans", new, 0, ""),
+                                          ("Refusals to assess per 100 requests received", refused, 1, ""),
+                                          ("Plans issued within 20 weeks", timely, 1, "%")]:
+        if len(series):
+            latest, earlier = series.index[-1], series.index[-1] - 3
+            parts.append(f"{label}: {number(series.iloc[-1], digits, suffix)} in {latest} "
+                         f"({number(series.get(earlier), digits, suffix)} in {earlier}).")
     entry = _entry_year(code)
     if entry is not None and len(plans):
         before = plans[plans.index < entry]
