@@ -56,9 +56,7 @@ plots.gap_chart(
           f"{story.gbp(last['gap_real_gbp'])} in {last['financial_year']}",
     source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
     unit="£m", ylabel=f"Funding (£m, {prices} prices)")
-table(story.gap_table(model),
-      notes="2025-26 has no GDP deflator yet, so its necessary funding is not estimated. The 2024-25 and 2025-26 "
-            "high needs block totals are DfE statements in written answers (see Methods).")
+table(story.gap_table(model), notes=story.national_table_notes())
 
 # %% [markdown]
 # ## Funding per plan in real terms

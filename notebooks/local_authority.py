@@ -36,9 +36,9 @@ if warnings:
     callout(warnings, title="Check these figures")
 
 # %% [markdown]
-# ## Funding against need since 2019-20
+# ## Funding against need
 #
-# *Necessary* funding holds the council's own 2019-20 high needs block per EHC plan (the first year of council
+# *Necessary* funding holds the council's own high needs block per EHC plan in its base year (the first year of council
 # allocations in hand) constant in real terms, times its plans in the January before each year.
 
 # %%

@@ -36,7 +36,7 @@ bullets(story.region_findings(code))
 # %% [markdown]
 # ## Actual and necessary funding
 #
-# *Necessary* funding holds the region's 2019-20 high needs block per EHC plan (the first year of council
+# *Necessary* funding holds the region's high needs block per EHC plan in its base year (the first year of council
 # allocations in hand) constant in real terms, times the plans counted in the January before each year. The
 # region's figures are the sums over its councils.
 
@@ -64,8 +64,8 @@ plots.grouped_line_chart(
 # %% [markdown]
 # ## The region's councils, ranked
 #
-# Each council against its own 2019-20 funding per plan: 100 means real funding per plan has kept its 2019-20
-# value; below 100, it has been eroded. Safety Valve and DBV councils are coloured.
+# Each council against its own funding per plan in its base year: 100 means real funding per plan has kept its
+# base-year value; below 100, it has been eroded. Safety Valve and DBV councils are coloured.
 
 # %%
 ranking = story.region_la_ranking(code)
@@ -73,14 +73,15 @@ marks = story.programme_marks()
 lowest = ranking.sort_values("real_per_plan_index").iloc[0]
 plots.ranked_bar_chart(
     ranking, value="real_per_plan_index", label="area_name", highlight=marks,
-    xlabel=f"Real funding per plan, {last['financial_year']} (2019-20 = 100)",
+    xlabel=f"Real funding per plan, {last['financial_year']} ({base['financial_year']} = 100)",
     title=f"{lowest['area_name']} had the lowest real funding per plan in {name}: {lowest['real_per_plan_index']:.0f}% "
-          f"of its 2019-20 level",
+          f"of its {base['financial_year']} level",
     source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; programme lists; sendlib model")
 fastest = ranking.sort_values("growth_since_2015", ascending=False).iloc[0]
 plots.ranked_bar_chart(
     ranking, value="growth_since_2015", label="area_name", highlight=marks, unit="%",
-    xlabel="Growth in EHC plans, January 2015 to January 2025 (%)",
+    xlabel=f"Growth in EHC plans, January {story.years_in_hand()['january_first']} to January "
+           f"{story.years_in_hand()['january_last']} (%)",
     title=f"EHC plans in {fastest['area_name']} grew fastest in {name}: up {fastest['growth_since_2015']:.0f}% "
           "since 2015",
     source=f"{story.SOURCE_SEN2}; programme lists; sendlib")

@@ -83,7 +83,7 @@ def _catalogue() -> list[Indicator]:
                   "EHC plans per 1,000 residents aged 0-25 (January 2024 plans / mid-2023 population)", YEAR_JANUARY,
                   SEN2 + "; ONS mid-2023 population by age (population.csv)",
                   "population by age is held for mid-2023 only, so January 2024 only; other years use growth "
-                  "(never an invented denominator); England's 0-25 population is the sum of its regions'"),
+                  "(never an invented denominator); England's 0-25 population is the sum of its LAs (population.csv)"),
         Indicator("ehc_plans_index_2015", "EHC plans, index", "index, January 2015 = 100", YEAR_JANUARY, SEN2,
                   REORGANISED),
         Indicator("ehc_plans_growth_pct", "EHC plans, growth on a year earlier", "% change on the previous January",
@@ -228,9 +228,6 @@ def _per_1000(ehcp: pd.DataFrame) -> pd.DataFrame:
     population = load("population")
     population = population[population["mid_year"] == POPULATION_JANUARY - 1].set_index("area_code")
     aged = population["population_0_25"].astype(float)
-    regions = population["level"] == "region"
-    if "E92000001" in aged.index and pd.isna(aged.get("E92000001")):
-        aged["E92000001"] = aged[regions].sum()
     counts = ehcp[ehcp["january"] == POPULATION_JANUARY]
     rate = 1000 * counts["ehc_plans"].astype(float) / counts["area_code"].map(aged)
     return _tidy(counts, "january", rate, "ehc_plans_per_1000_aged_0_25")

@@ -225,14 +225,9 @@ def unit_counts(ehcp: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     Reorganised LAs go through geography.harmonise (a unit's count is missing unless every member LA that
     existed that January has one); every other LA is its own unit, unchanged.
     """
-    mapping = stable_units(registry)
-    las = ehcp.loc[ehcp["level"] == "la", ["area_code", "level", "january", *COUNTS]].copy()
-    las["unit"] = las["area_code"].map(mapping)
-    joined = las["unit"].str.contains("+", regex=False)
-    merged = harmonise(las.loc[joined, ["area_code", "level", "january", *COUNTS]], "january", COUNTS, registry)
-    merged = merged.rename(columns={"area_code": "unit"})
-    single = las.loc[~joined, ["unit", "january", *COUNTS]]
-    out = pd.concat([single, merged[["unit", "january", *COUNTS]]], ignore_index=True)
+    las = ehcp.loc[ehcp["level"] == "la", ["area_code", "level", "january", *COUNTS]]
+    out = harmonise(las, "january", COUNTS, registry).rename(columns={"area_code": "unit"})
+    out = out[["unit", "january", *COUNTS]]
     out["unit"] = out["unit"].astype(str)
     out["january"] = out["january"].astype(int)
     for column in COUNTS:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sendlib.data import load
 from sendlib.errors import ParameterError
-from sendlib.geography import ENGLAND_CODE, resolve_area, stable_units, unit_names
+from sendlib.geography import ENGLAND_CODE, existed_in, resolve_area, stable_units, unit_names
 from sendlib.periods import fy_start, is_fy_label, january_for_financial_year
 
 LEVELS = ("england", "region", "la")
@@ -104,7 +104,7 @@ def unit_funding_and_plans(la_rows: pd.DataFrame, lag: int) -> pd.DataFrame:
     rows = []
     for (unit, fy), group in funded.groupby(["unit", "financial_year"]):
         members = unit.split("+")
-        alive = [m for m in members if _existed_in(areas.loc[m], fy)]
+        alive = [m for m in members if existed_in(areas.loc[m], fy)]
         if sorted(group["area_code"]) != sorted(alive):
             continue
         january = january_for_financial_year(fy, lag)
@@ -113,13 +113,6 @@ def unit_funding_and_plans(la_rows: pd.DataFrame, lag: int) -> pd.DataFrame:
         rows.append({"unit": unit, "financial_year": fy, "funding_gbp": group["funding_gbp"].sum(),
                      "january": january, "ehc_plans": float(plans.loc[(unit, january)])})
     return pd.DataFrame(rows, columns=["unit", "financial_year", "funding_gbp", "january", "ehc_plans"])
-
-
-def _existed_in(span: pd.Series, fy: str) -> bool:
-    """Return True if an LA (first/last January counted) existed in financial year fy."""
-    from sendlib.periods import existed_in_financial_year
-
-    return existed_in_financial_year(int(span["first_year"]), int(span["last_year"]), fy)
 
 
 def _base_rates(units: pd.DataFrame, index: pd.Series, base_year: str | None) -> pd.DataFrame:

@@ -347,7 +347,7 @@ def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str]
     out = []
     for (unit, when), group in las[joined].groupby(["unit", period], sort=True):
         members = unit.split("+")
-        existing = [m for m in members if _existed(spans.loc[m], when)]
+        existing = [m for m in members if existed_in(spans.loc[m], when)]
         have = group.set_index("area_code")
         row = {"area_code": unit, "area_name": names[unit], "level": "la", period: when}
         for column in values:
@@ -359,11 +359,20 @@ def harmonise(df: pd.DataFrame, period: str | None = None, values: Iterable[str]
     return pd.concat([single, units, others[keep]], ignore_index=True)
 
 
-def _existed(span: pd.Series, when: object) -> bool:
+def existed_in(span: pd.Series, when: object) -> bool:
     """Return True if an LA with this first/last January existed in the period (January or financial year)."""
     if is_fy_label(when):
         return existed_in_financial_year(int(span["first_year"]), int(span["last_year"]), str(when))
     return int(span["first_year"]) <= int(when) <= int(span["last_year"])
+
+
+def ons_to_area_code(registry: pd.DataFrame) -> dict[str, str]:
+    """Return ONS code -> 3-digit code for every LA, former ONS codes included (Buckinghamshire, Somerset...)."""
+    mapping = {ENGLAND_CODE: ENGLAND_CODE}
+    for r in registry[registry["level"] == "la"].itertuples():
+        for ons in [r.ons_code] + split_list(r.former_ons_codes):
+            mapping[ons] = r.area_code
+    return mapping
 
 
 def codes_from_names(names: pd.Series, source_path: Path | str, registry: pd.DataFrame,
@@ -387,7 +396,7 @@ def codes_from_names(names: pd.Series, source_path: Path | str, registry: pd.Dat
         found = lookup.get(normalise_name(name), set())
         if len(found) > 1 and periods is not None:
             when = periods.iloc[position]
-            found = {c for c in found if _existed(spans.loc[c], when)}
+            found = {c for c in found if existed_in(spans.loc[c], when)}
         if len(found) != 1:
             problem = "is not in the areas registry" if not found else f"matches several LAs {sorted(found)}"
             raise InputFileError(source_path, f"LA name {name!r} {problem}", "an English upper-tier LA name")

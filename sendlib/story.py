@@ -62,6 +62,33 @@ def percent_change(new: float, old: float) -> float:
 # ----------------------------------------------------------------------------------------- shared pieces
 
 
+@lru_cache(maxsize=1)
+def years_in_hand() -> dict[str, str]:
+    """Return the years the tables cover: LA allocations (first, last), latest January, deflator gap, deficit year."""
+    hnb = load("high_needs_block").query("level == 'la'")["financial_year"]
+    national = load("national_series")
+    ehcp = load("ehcp")["january"]
+    balance = load("dsg_balance").dropna(subset=["cumulative_deficit_gbp"])["financial_year"]
+    no_deflator = national[national["gdp_deflator"].isna()]["financial_year"]
+    stated = national[national["hnb_status"] != "allocation"]
+    later = stated[stated["financial_year"] > hnb.max()]["financial_year"]
+    return {"la_first": hnb.min(), "la_last": hnb.max(), "january_first": str(ehcp.min()),
+            "january_last": str(ehcp.max()), "no_deflator": ", ".join(no_deflator),
+            "deficit_year": balance.max(), "statements_after_files": ", ".join(later)}
+
+
+def national_table_notes() -> str:
+    """Return the notes under England's gap table: years without a deflator and years given by DfE statements."""
+    y = years_in_hand()
+    notes = []
+    if y["no_deflator"]:
+        notes.append(f"{y['no_deflator']} has no GDP deflator yet, so its necessary funding is not estimated.")
+    if y["statements_after_files"]:
+        notes.append(f"The {y['statements_after_files']} high needs block totals are DfE statements in written answers "
+                     "(see Methods).")
+    return " ".join(notes)
+
+
 def area(code: str, level: str) -> pd.Series:
     """Return the registry row of the report's area (a code or name at one level; ParameterError if unknown)."""
     return resolve_area(code, levels=(level,), parameter=level)
@@ -75,7 +102,11 @@ def report_prices() -> str:
 
 @lru_cache(maxsize=8)
 def _gap(level: str, prices: str | None = None, base_year: str | None = None) -> pd.DataFrame:
-    """Return the funding model for a level in report prices (cached)."""
+    """Return the funding model for a level in report prices (cached; the LA model is the headline module's)."""
+    if level == "la" and prices is None and base_year is None:
+        from sendlib.headline import _la_gap
+
+        return _la_gap()[0]
     return funding.gap(level, prices=prices or report_prices(), base_year=base_year)
 
 
@@ -265,10 +296,12 @@ def las_table(region_code: str | None = None) -> pd.DataFrame:
 def las_table_notes() -> str:
     """Return the notes that go under the LA table: years, prices and bases."""
     prices = report_prices()
-    return (f"EHC plans: January 2025. Growth: since January 2015 (reorganised LAs chained to their predecessors). "
-            f"HNB per plan and gap per plan: 2023-24 high needs block over January 2023 plans, in {prices} prices. "
-            "Gap and real per-plan index: against each LA's own 2019-20 funding per plan, held constant in real "
-            "terms (index 100 = no erosion). DSG deficit: end 2023-24, as derived from s251 by a third party.")
+    y = years_in_hand()
+    return (f"EHC plans: January {y['january_last']}. Growth: since January {y['january_first']} (reorganised LAs "
+            f"chained to their predecessors). HNB per plan and gap per plan: {y['la_last']} high needs block over "
+            f"January {y['la_last'][:4]} plans, in {prices} prices. Gap and real per-plan index: against each LA's own "
+            f"{y['la_first']} funding per plan, held constant in real terms (index 100 = no erosion). DSG deficit: end "
+            f"{y['deficit_year']}, as derived from s251 by a third party.")
 
 
 # ----------------------------------------------------------------------------------------- comparisons
@@ -525,15 +558,16 @@ def region_findings(region_code: str) -> list[str]:
     sv = mine[(mine["programme_group"] == "Safety Valve") & mine["primary"]]
     dbv = mine[(mine["programme_group"] == "DBV") & mine["primary"]]
     ehcp = load("ehcp").set_index(["area_code", "january"])["ehc_plans"]
+    first_j, last_j = int(years_in_hand()["january_first"]), int(years_in_hand()["january_last"])
     return [
         f"In {last['financial_year']} {name}'s high needs block was {gbp(last['actual_gbp'])}; holding its "
         f"{base['financial_year']} funding per plan ({pounds(base['actual_per_plan_gbp'])}) in real terms would "
         f"have needed {gbp(last['necessary_gbp'])}: a gap of {gbp(last['gap_gbp'])}.",
         f"Real funding per plan was {last['real_per_plan_index']:.0f}% of its {base['financial_year']} level "
         f"(England, on the same base: {england_last['real_per_plan_index']:.0f}%).",
-        f"EHC plans in {name} rose {percent_change(ehcp[(region_code, 2025)], ehcp[(region_code, 2015)]):.0f}% "
-        f"from January 2015 to January 2025 (England: "
-        f"{percent_change(ehcp[(ENGLAND_CODE, 2025)], ehcp[(ENGLAND_CODE, 2015)]):.0f}%).",
+        f"EHC plans in {name} rose {percent_change(ehcp[(region_code, last_j)], ehcp[(region_code, first_j)]):.0f}% "
+        f"from January {first_j} to January {last_j} (England: "
+        f"{percent_change(ehcp[(ENGLAND_CODE, last_j)], ehcp[(ENGLAND_CODE, first_j)]):.0f}%).",
         f"{len(sv)} of its {len(mine)} LAs have a Safety Valve agreement and {len(dbv)} are in Delivering Better "
         f"Value.",
     ]
@@ -739,7 +773,7 @@ def _funding_answer(h: dict, name: str) -> str:
     return opening + (f"Funding per plan has kept ahead of its {h['gap_base_year']} real level: the block was "
                       f"{gbp(-h['gap_gbp'])} more in {h['gap_financial_year']} than holding it would have given "
                       f"(cumulative since {h['gap_base_year']}: {gbp(-h['gap_cumulative_gbp'])} cash). That is measured "
-                      "against the LA's own 2019-20 funding, not against need.")
+                      f"against the LA's own {h['gap_base_year']} funding, not against need.")
 
 
 def _deficit_answer(code: str, h: dict) -> str:
@@ -802,20 +836,22 @@ def data_warnings(codes: list[str] | None = None) -> list[str]:
 def method_notes(kind: str) -> list[str]:
     """Return the methods and caveats for a report of kind england | region | la."""
     prices = report_prices()
+    y = years_in_hand()
     notes = [
         "**Necessary funding** = base-year high needs block per EHC plan × (price index this year ÷ price index in "
         "the base year) × EHC plans this year. The **gap** is necessary minus actual; the **real per-plan index** "
         "is actual funding per plan as a percentage of the base-year rate in real terms. Full method: docs/method.md.",
         "Plans are counted in the January before the financial year (January 2019 for 2019-20). DfE labels the "
-        "January 2025 count '2024/25'; the model pairs years with Januaries explicitly, never by that label.",
+        "January count of 2025 '2024/25'; the model pairs years with Januaries explicitly, never by that label.",
         f"Prices: the GDP deflator (ONS series YBGB), financial-year averages; real terms in {prices} prices. "
-        "2025-26 has no deflator yet and is not estimated.",
+        + (f"{y['no_deflator']} has no deflator yet and is not estimated." if y["no_deflator"] else ""),
         "The base year is a reference point, not a judgement that funding was adequate then. The block also pays for "
         "pupils without plans; the model divides it all by plans, as DfE's own per-plan comparisons do.",
     ]
     if kind in ("region", "la"):
-        notes.append("LA allocations in hand run from 2019-20 to 2023-24, so regions and LAs are measured against "
-                     "their own 2019-20 funding per plan; England is measured against 2015-16. Councils created by "
+        notes.append(f"LA allocations in hand run from {y['la_first']} to {y['la_last']}, so regions and LAs are measured "
+                     f"against their own {y['la_first']} funding per plan; England is measured against "
+                     f"{load('national_series')['financial_year'].min()}. Councils created by "
                      "reorganisations share their predecessors' base rate, and a region's figures are the sums "
                      "over its councils.")
     notes += [

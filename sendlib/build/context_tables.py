@@ -9,7 +9,7 @@ import pandas as pd
 
 from sendlib.build.common import Built, as_int, path_of, require
 from sendlib.errors import InputFileError
-from sendlib.geography import ENGLAND_CODE, normalise_name, split_list
+from sendlib.geography import ENGLAND_CODE, normalise_name, ons_to_area_code, split_list
 from sendlib.periods import existed_in_financial_year
 from sendlib.readers.dsg_ods import read_workbook
 from sendlib.readers.ees import read_columns
@@ -26,16 +26,6 @@ LAIT_UNITS = {
     "PriFSM": "% of pupils", "SecFSM": "% of pupils", "EALPri": "% of pupils", "EALSec": "% of pupils",
     "Premium": "count", "SENFinance": "GBP per week per child with a plan",
 }
-
-
-def ons_to_area_code(areas: pd.DataFrame) -> dict[str, str]:
-    """Return ONS code -> 3-digit code for every LA, including former ONS codes (Buckinghamshire, Somerset...)."""
-    mapping = {}
-    for r in areas[areas["level"] == "la"].itertuples():
-        for ons in [r.ons_code] + split_list(r.former_ons_codes):
-            mapping[ons] = r.area_code
-    mapping[ENGLAND_CODE] = ENGLAND_CODE
-    return mapping
 
 
 def _add_region_and_england(frame: pd.DataFrame, areas: pd.DataFrame, period: str, values: list[str],

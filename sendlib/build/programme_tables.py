@@ -10,7 +10,7 @@ import pandas as pd
 
 from sendlib.build.common import Built, as_int, path_of, require
 from sendlib.errors import InputFileError
-from sendlib.geography import ENGLAND_CODE, codes_from_names, normalise_name, split_list
+from sendlib.geography import ENGLAND_CODE, codes_from_names, normalise_name, ons_to_area_code
 from sendlib.readers.ees import read_columns
 from sendlib.readers.govuk import SafetyValveListing, safety_valve_listings
 from sendlib.sources import STATUS_DERIVED_OFFICIAL, STATUS_DERIVED_THIRD_PARTY, source
@@ -181,8 +181,6 @@ def _zero_balances_without_s251_rows(gbp: pd.DataFrame, raw: Path, areas: pd.Dat
     The derived file writes 0 for LAs absent from the s251 outturn (Cumberland and Westmorland and Furness in
     2023-24); a balance of exactly £0 from an LA with no return is a fill, not a figure.
     """
-    from sendlib.build.context_tables import ons_to_area_code
-
     spend_path = path_of(raw, "s251_high_needs_net")
     spend = read_columns(spend_path, ["fy", "new_la_code"])
     returned = set(spend.loc[spend["fy"] == "2023-24", "new_la_code"].map(ons_to_area_code(areas)))
@@ -226,11 +224,7 @@ def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
     gbp_path = path_of(raw, "dsg_balance_2023_24_kali89")
     gbp = read_columns(gbp_path, ["new_la_code", "la_name", "dsg_balance_carried_forward_2023_24_gbp"],
                        numeric=["dsg_balance_carried_forward_2023_24_gbp"])
-    ons_to_code = {}
-    for r in areas[areas["level"] == "la"].itertuples():
-        for ons in [r.ons_code] + split_list(r.former_ons_codes):
-            ons_to_code[ons] = r.area_code
-    gbp["area_code"] = gbp["new_la_code"].map(ons_to_code)
+    gbp["area_code"] = gbp["new_la_code"].map(ons_to_area_code(areas))
     missing = gbp[gbp["area_code"].isna()]
     if not missing.empty:
         raise InputFileError(gbp_path, f"ONS code {missing['new_la_code'].iloc[0]!r} is not in areas.csv",
