@@ -29,8 +29,9 @@ from sendlib.display import bullets, heading, say, table
 
 model = story.gap_for("E92000001", "england")
 last = story.latest_complete(model)
-base = model.iloc[0]
 prices = story.report_prices()
+source = f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model"
+say(story.modified_data_warning())
 
 # %% [markdown]
 # ## Key findings
@@ -45,42 +46,28 @@ bullets(story.england_findings())
 # deflator, times the plans counted in the January before each year. The *gap* is necessary minus actual.
 
 # %%
-plots.gap_chart(
-    story.chart_frame(model),
-    title=f"High needs funding was {story.gbp(last['gap_gbp'])} short of need in {last['financial_year']}",
-    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
-    unit="£m", ylabel="Funding (£m, cash)")
-plots.gap_chart(
-    story.chart_frame(model, real=True),
-    title=f"In {prices} prices the shortfall grew from nothing in {base['financial_year']} to "
-          f"{story.gbp(last['gap_real_gbp'])} in {last['financial_year']}",
-    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
-    unit="£m", ylabel=f"Funding (£m, {prices} prices)")
-table(story.gap_table(model), notes=story.national_table_notes())
+plots.gap_chart(story.chart_frame(model), title=story.gap_chart_title(model), source=source,
+                unit="£m", ylabel="Funding (£m, cash)")
+plots.gap_chart(story.chart_frame(model, real=True), title=story.gap_chart_title(model, real=True), source=source,
+                unit="£m", ylabel=f"Funding (£m, {prices} prices)")
+table(story.gap_table(model, "england-gap"), notes=story.national_table_notes())
 
 # %% [markdown]
 # ## Funding per plan in real terms
 
 # %%
-index = model.dropna(subset=["real_per_plan_index"]).assign(series="England")
 plots.grouped_line_chart(
-    index, group="series", value="real_per_plan_index", reference=100,
-    ylabel=f"Real funding per plan ({base['financial_year']} = 100)",
-    title=f"Real funding per EHC plan fell to {last['real_per_plan_index']:.0f}% of its "
-          f"{base['financial_year']} level by {last['financial_year']}",
-    source=f"{story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model")
+    model.dropna(subset=["real_per_plan_index"]).assign(series="England"), group="series",
+    value="real_per_plan_index", reference=100, ylabel=f"Real funding per plan ({model['base_year'].iloc[0]} = 100)",
+    title=story.index_title(model), source=source)
 
 # %% [markdown]
 # ## EHC plans have grown faster than the money
 
 # %%
-growth = model.assign(plans=model["ehc_plans"].astype(float), funding=model["actual_gbp"])
-plots.index_chart(
-    growth, columns={"plans": "EHC plans (January before the year)", "funding": "High needs block (cash)"},
-    title=f"EHC plans grew {story.percent_change(growth['plans'].iloc[-1], growth['plans'].iloc[0]):.0f}% and "
-          f"cash funding {story.percent_change(growth['funding'].iloc[-1], growth['funding'].iloc[0]):.0f}% "
-          f"from {base['financial_year']} to {growth['financial_year'].iloc[-1]}",
-    source=f"{story.SOURCE_SEN2}; {story.SOURCE_NATIONAL}")
+growth = story.growth_frame(model)
+plots.index_chart(growth, columns={"plans": "EHC plans (January before the year)", "funding": "High needs block (cash)"},
+                  title=story.growth_title(growth), source=f"{story.SOURCE_SEN2}; {story.SOURCE_NATIONAL}")
 
 # %% [markdown]
 # ## How much do the model's choices matter?
@@ -115,13 +102,12 @@ table(story.programme_overview_table(),
 # councils with data. Groups marked * have fewer than five councils.
 
 # %%
-table(story.group_summary_table(), notes=story.coverage())
+table(story.group_summary_table(), notes=story.coverage(with_groups=True))
 trend = story.group_trend_frame("ehc_plans_index_2015")
 plots.grouped_line_chart(
     trend, year="year", group="group", value="median", xlabel="January", reference=100,
-    ylabel="Median index (Jan 2015 = 100)",
-    title=story.group_trend_title(trend),
-    source=f"{story.SOURCE_SEN2}; programme lists compiled from gov.uk and council sources; sendlib")
+    ylabel="Median index (Jan 2015 = 100)", title=story.group_trend_title(trend),
+    source=f"{story.SOURCE_SEN2}; {story.SOURCE_PROGRAMMES}; sendlib")
 
 # %% [markdown]
 # Each Safety Valve cohort's median, with a diamond at the January of its agreement year: the last count
@@ -133,7 +119,7 @@ plots.grouped_line_chart(
     cohorts, year="year", group="group", value="median", xlabel="January", reference=100, marks=entries,
     mark_label="January of the agreement year", ylabel="Median index (Jan 2015 = 100)",
     title=story.cohort_trend_title(cohorts, entries),
-    source=f"{story.SOURCE_SEN2}; programme lists compiled from gov.uk and council sources; sendlib")
+    source=f"{story.SOURCE_SEN2}; {story.SOURCE_PROGRAMMES}; sendlib")
 
 # %% [markdown]
 # ## Did Safety Valve agreements change the growth of EHC plans?
@@ -147,8 +133,7 @@ plots.grouped_line_chart(
 effects_display, pretrend, caveats = story.effects_table("log_ehc_plans")
 effects_frame = story.effects_frame("log_ehc_plans")
 plots.event_study_chart(
-    effects_frame, ylabel="Difference in log EHC plans",
-    title=story.effects_title(effects_frame),
+    effects_frame, ylabel="Difference in log EHC plans", title=story.effects_title(effects_frame),
     source=f"{story.SOURCE_SEN2}; programme lists; sendlib event study (LA-clustered 95% intervals)")
 table(effects_display)
 say(pretrend, story.effects_robustness("log_ehc_plans"))
@@ -160,22 +145,22 @@ table(story.effects_overview())
 heading("The Safety Valve councils in each cohort", 3)
 bullets(story.effects_cohort_lines("log_ehc_plans"), css_class="caveats")
 heading("What this can and cannot show", 3)
-bullets(caveats, css_class="caveats")
+bullets(caveats + story.effects_notes("log_ehc_plans", "never"), css_class="caveats")
 
 # %% [markdown]
 # ## Every council
 
 # %%
-table(story.las_table(), notes=story.las_table_notes())
+table(story.las_table())
 
 # %% [markdown]
 # ## Methods and caveats
 
 # %%
 bullets(story.method_notes("england"), css_class="caveats")
-heading("Published counts to check", 3)
+heading("Data flags", 3)
 bullets(story.data_warnings(), css_class="caveats")
-table(story.national_sources_table(), text=True)
+table(story.national_sources_table())
 heading("Corrections applied to the official files", 3)
 bullets(story.corrections_list(), css_class="caveats")
 
@@ -183,4 +168,4 @@ bullets(story.corrections_list(), css_class="caveats")
 # ## Sources
 
 # %%
-table(story.sources_table(), text=True)
+table(story.sources_table())

@@ -23,7 +23,7 @@ name, code = area["area_name"], area["area_code"]
 heading(f"SEND high needs funding: {name}", 1)
 say(f"{name} ({code}; ONS {area['ons_code']}), {area['region_name']}. A briefing for union branches: the council's "
     "place in the government's Safety Valve and Delivering Better Value programmes, how its high needs funding has "
-    "kept up with its EHC plans, how it compares, and the questions to put to it.")
+    "kept up with its EHC plans, how it compares, and the questions to put to it.", story.modified_data_warning())
 
 # %% [markdown]
 # ## Is your LA included?
@@ -48,11 +48,11 @@ if model.empty:
 else:
     last, base = story.latest_complete(model), model.iloc[0]
     plots.gap_chart(
-        story.chart_frame(model),
-        title=story.la_gap_title(model),
+        story.chart_frame(model), title=story.la_gap_title(model),
         source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
         unit="£m", ylabel="Funding (£m, cash)")
-    table(story.gap_table(model), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
+    table(story.gap_table(model, f"gap-{code}"),
+          notes=f"Base year {base['base_year']}; real terms in {last['prices']} prices.")
 
 # %% [markdown]
 # ## How the council compares
@@ -89,4 +89,4 @@ bullets(story.method_notes("la"), css_class="caveats")
 # ## Sources
 
 # %%
-table(story.sources_table(), text=True)
+table(story.sources_table())

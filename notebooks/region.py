@@ -15,7 +15,7 @@
 region = "E12000007"
 
 # %%
-from sendlib import plots, story
+from sendlib import formatting, plots, story
 from sendlib.display import bullets, heading, say, table
 
 area = story.area(region, "region")
@@ -25,7 +25,8 @@ last, base = story.latest_complete(model), model.iloc[0]
 heading(f"SEND high needs funding: {name}", 1)
 say("How far the high needs block has fallen behind the growth in education, health and care (EHC) plans in this "
     "region and each of its councils, which councils are in the government's **Safety Valve** and **Delivering "
-    "Better Value (DBV)** programmes, and how they compare with the rest and with England.")
+    "Better Value (DBV)** programmes, and how they compare with the rest and with England.",
+    story.modified_data_warning())
 
 # %% [markdown]
 # ## Key findings
@@ -43,22 +44,20 @@ bullets(story.region_findings(code))
 # %%
 plots.gap_chart(
     story.chart_frame(model),
-    title=f"{name}: high needs funding was {story.gbp(last['gap_gbp'])} short of need in {last['financial_year']}",
+    title=f"{name}: high needs funding was {formatting.money(last['gap_gbp'])} short of need in "
+          f"{last['financial_year']}",
     source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
     unit="£m", ylabel="Funding (£m, cash)")
-table(story.gap_table(model), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
+table(story.gap_table(model, f"gap-{code}"), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
 
 # %% [markdown]
 # ## Funding per plan against England
 
 # %%
 index = story.region_index_frame(code)
-ends = index[index["financial_year"] == last["financial_year"]].set_index("group")["index"]
 plots.grouped_line_chart(
     index, group="group", value="index", reference=100, highlight=name,
-    ylabel=f"Real funding per plan ({base['financial_year']} = 100)",
-    title=f"Real funding per plan in {last['financial_year']}: {ends[name]:.0f}% of its {base['financial_year']} "
-          f"level in {name}, {ends['England']:.0f}% in England",
+    ylabel=f"Real funding per plan ({base['financial_year']} = 100)", title=story.region_index_title(index, name),
     source=f"{story.SOURCE_DSG}; {story.SOURCE_NATIONAL}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model")
 
 # %% [markdown]
@@ -70,27 +69,22 @@ plots.grouped_line_chart(
 # %%
 ranking = story.region_la_ranking(code)
 marks = story.programme_marks()
-lowest = ranking.sort_values("real_per_plan_index").iloc[0]
+lowest_title, fastest_title = story.ranking_titles(ranking, name)
+years = story.years_in_hand()
 plots.ranked_bar_chart(
     ranking, value="real_per_plan_index", label="area_name", highlight=marks,
-    xlabel=f"Real funding per plan, {last['financial_year']} ({base['financial_year']} = 100)",
-    title=f"{lowest['area_name']} had the lowest real funding per plan in {name}: {lowest['real_per_plan_index']:.0f}% "
-          f"of its {base['financial_year']} level",
+    xlabel=f"Real funding per plan, {last['financial_year']} ({base['financial_year']} = 100)", title=lowest_title,
     source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; programme lists; sendlib model")
-fastest = ranking.sort_values("growth_since_2015", ascending=False).iloc[0]
 plots.ranked_bar_chart(
     ranking, value="growth_since_2015", label="area_name", highlight=marks, unit="%",
-    xlabel=f"Growth in EHC plans, January {story.years_in_hand()['january_first']} to January "
-           f"{story.years_in_hand()['january_last']} (%)",
-    title=f"EHC plans in {fastest['area_name']} grew fastest in {name}: up {fastest['growth_since_2015']:.0f}% "
-          "since 2015",
-    source=f"{story.SOURCE_SEN2}; programme lists; sendlib")
+    xlabel=f"Growth in EHC plans, January {years['january_first']} to January {years['january_last']} (%)",
+    title=fastest_title, source=f"{story.SOURCE_SEN2}; programme lists; sendlib")
 
 # %% [markdown]
 # ## Safety Valve and DBV councils against the rest
 
 # %%
-table(story.las_table(code), notes=story.las_table_notes())
+table(story.las_table(code))
 say(story.coverage())
 warnings = story.data_warnings(story.region_la_codes(code))
 if warnings:
@@ -107,4 +101,4 @@ bullets(story.method_notes("region"), css_class="caveats")
 # ## Sources
 
 # %%
-table(story.sources_table(), text=True)
+table(story.sources_table())

@@ -10,24 +10,21 @@ Groups come from `sendlib.programmes.groups()` and are fixed for every year (def
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from sendlib import funding
 from sendlib.data import load
 from sendlib.errors import ParameterError
 from sendlib.geography import harmonise, stable_units, unit_names
-from sendlib.periods import fy_label, fy_start
+from sendlib.periods import first_flow_year_after_agreement, fy_label, fy_start, last_january_before_agreement
 from sendlib.programmes import (
     FAMILY_SV,
     OTHER_DEFICIT,
     OTHER_NO_DEFICIT,
-    coverage_statement,
     group_order,
     groups,
     programme_group_order,
@@ -65,15 +62,9 @@ class Indicator:
     caveat: str
 
 
-def latest_prices() -> str:
-    """Return the latest financial year with a published GDP deflator (the prices of the real-terms indicators)."""
-    deflators = load("deflators").dropna(subset=["gdp_deflator"])
-    return max(deflators["financial_year"], key=fy_start)
-
-
-def _catalogue() -> list[Indicator]:
+def indicator_list() -> list[Indicator]:
     """Return the indicators in display order."""
-    prices = latest_prices()
+    prices = funding.latest_prices()
     per_plan = f"GBP per EHC plan, {prices} prices (GDP deflator)"
     hnb = "high needs block before deductions (DSG allocations, high_needs_block.csv)"
     return [
@@ -130,7 +121,7 @@ def _catalogue() -> list[Indicator]:
 
 def indicator_catalogue() -> pd.DataFrame:
     """Return one row per indicator: name, label, unit, year (what `year` means), source, caveat."""
-    frame = pd.DataFrame([asdict(i) for i in _catalogue()])
+    frame = pd.DataFrame([asdict(i) for i in indicator_list()])
     frame["year"] = frame["year"].map(YEAR_MEANINGS)
     return frame
 
@@ -154,12 +145,7 @@ def plans_index(levels: tuple[str, ...] = ("la", "region", "england")) -> pd.Dat
     and Cumbria successors) carries its combined area's index (predecessors + successors, harmonised) up to its
     first January, then chain-links its own counts from there.
     """
-    return _plans_index(tuple(sorted(set(levels)))).copy()
-
-
-@lru_cache(maxsize=4)
-def _plans_index(levels: tuple[str, ...]) -> pd.DataFrame:
-    """Return plans_index for a sorted tuple of levels (cached per process)."""
+    levels = tuple(sorted(set(levels)))
     ehcp = load("ehcp")
     ehcp = ehcp[ehcp["level"].isin(levels)].dropna(subset=["ehc_plans"])
     plans = ehcp.pivot(index="area_code", columns="january", values="ehc_plans").astype(float)
@@ -252,13 +238,12 @@ def _flows(ehcp: pd.DataFrame) -> list[pd.DataFrame]:
 
 def _money(levels: tuple[str, ...]) -> list[pd.DataFrame]:
     """Return tidy frames of the financial-year indicators (real HNB and gap per plan, spend and deficit shares)."""
-    from sendlib import funding
-
-    prices = latest_prices()
+    prices = funding.latest_prices()
     out = []
     for level in levels:
         base = "2019-20" if level == "england" else None  # England's national series starts 2015-16; align with LAs
         model = funding.gap(level, prices=prices, base_year=base).dropna(subset=["actual_real_gbp"])
+        model = model[~model["area_code"].str.contains("+", regex=False)]  # a reorganisation year's joined row
         model = model.assign(start=model["financial_year"].map(fy_start))
         plans = model["ehc_plans"].astype(float)
         out.append(_tidy(model, "start", model["actual_real_gbp"] / plans, "hnb_per_plan_real_gbp"))
@@ -298,17 +283,12 @@ def indicators(levels: tuple[str, ...] = ("la",)) -> pd.DataFrame:
     unknown = [lv for lv in levels if lv not in ("la", "region", "england")]
     if unknown:
         raise ParameterError("levels", unknown[0], "'la', 'region' or 'england'")
-    return _indicators(tuple(sorted(set(levels)))).copy()
-
-
-@lru_cache(maxsize=4)
-def _indicators(levels: tuple[str, ...]) -> pd.DataFrame:
-    """Return the indicator table for a sorted tuple of levels (cached per process)."""
+    levels = tuple(sorted(set(levels)))
     ehcp = load("ehcp")
     ehcp = ehcp[ehcp["level"].isin(levels)]
     frames = _caseload(ehcp, levels) + _flows(ehcp) + _money(levels)
     out = pd.concat(frames, ignore_index=True)
-    catalogue = {i.name: i for i in _catalogue()}
+    catalogue = {i.name: i for i in indicator_list()}
     out["unit"] = out["indicator"].map(lambda n: catalogue[n].unit)
     out["period"] = [_period(y, catalogue[n].year) for y, n in zip(out["year"], out["indicator"], strict=True)]
     order = {name: rank for rank, name in enumerate(catalogue)}
@@ -339,7 +319,7 @@ def group_summary(grouping: str = "programme", as_of: str | None = None,
     deficit, Other: deficit unknown; 'cohort': SV cohorts and DBV tranches apart. Only current LAs in primary
     groups (low-confidence entries are left out); quartiles by linear interpolation; small_n = n < 5.
     """
-    merged, members = _grouped(grouping, as_of, frame)
+    merged, _members = _grouped(grouping, as_of, frame)
     grouped = merged.groupby(["group", "indicator", "unit", "year", "period"])["value"]
     quartiles = grouped.quantile([0.25, 0.5, 0.75]).unstack()
     quartiles.columns = ["q1", "median", "q3"]
@@ -347,18 +327,20 @@ def group_summary(grouping: str = "programme", as_of: str | None = None,
     stats["grouping"] = grouping
     stats["small_n"] = stats["n"] < SMALL_N
     order = group_order() if grouping == "cohort" else programme_group_order()
-    indicator_rank = {i.name: r for r, i in enumerate(_catalogue())}
+    indicator_rank = {i.name: r for r, i in enumerate(indicator_list())}
     stats = stats.assign(g=stats["group"].map({g: r for r, g in enumerate(order)}),
                          i=stats["indicator"].map(indicator_rank)).sort_values(["i", "year", "g"])
-    out = stats[SUMMARY_COLUMNS].reset_index(drop=True)
-    out.attrs["coverage"] = coverage_statement(members)
-    return out
+    return stats[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
-def _entry_year(cohort: str, kind: str) -> int:
-    """Return the indicator year at which an SV cohort's entry is marked (January and calendar: start + 1)."""
-    start = fy_start(cohort)
-    return start if kind == YEAR_FINANCIAL else start + 1
+def entry_mark_year(cohort: str, kind: str) -> int:
+    """Return the indicator year at which an SV cohort's agreement is marked on a trend chart: the last January
+    before it, the first calendar year of flows after it, or the agreement's financial year for money."""
+    if kind == YEAR_JANUARY:
+        return last_january_before_agreement(cohort)
+    if kind == YEAR_CALENDAR:
+        return first_flow_year_after_agreement(cohort)
+    return fy_start(cohort)
 
 
 def group_trends(indicator: str = "ehc_plans_index_2015", as_of: str | None = None,
@@ -366,10 +348,10 @@ def group_trends(indicator: str = "ehc_plans_index_2015", as_of: str | None = No
     """Return the median, IQR and n of one indicator per group (SV cohorts, DBV tranches, others) and year.
 
     `entry_financial_year` names each SV cohort's agreement year and `entry` is True at the period where it
-    is marked: the January inside the agreement year (start + 1; most agreements were concluded between
-    January and March), the calendar year start + 1 for flows, the financial year itself for money.
+    is marked (`entry_mark_year`): the last January before the agreement, the first calendar year of flows after
+    it, the agreement's financial year for money.
     """
-    catalogue = {i.name: i for i in _catalogue()}
+    catalogue = {i.name: i for i in indicator_list()}
     if indicator not in catalogue:
         raise ParameterError("indicator", indicator, "one of " + ", ".join(catalogue))
     summary = group_summary("cohort", as_of, frame)
@@ -377,9 +359,8 @@ def group_trends(indicator: str = "ehc_plans_index_2015", as_of: str | None = No
     cohort = trends["group"].str.extract(r"^SV (\d{4}-\d{2})$")[0]
     trends["entry_financial_year"] = cohort.astype("string")
     kind = catalogue[indicator].year
-    trends["entry"] = [isinstance(c, str) and y == _entry_year(c, kind) for c, y in zip(cohort, trends["year"],
-                                                                                         strict=True)]
-    trends.attrs["coverage"] = summary.attrs["coverage"]
+    trends["entry"] = [isinstance(c, str) and y == entry_mark_year(c, kind)
+                       for c, y in zip(cohort, trends["year"], strict=True)]
     return trends.reset_index(drop=True)
 
 
@@ -391,11 +372,12 @@ def _annual_growth(series: pd.Series, start: int, end: int) -> float:
 
 
 def growth_before_after(window: int = 3, as_of: str | None = None) -> pd.DataFrame:
-    """Return per SV LA the annual growth of EHC plans (% a year) in `window` years before and after entry.
+    """Return per SV LA the annual growth of EHC plans (% a year) in `window` years before and after its agreement.
 
-    Entry January = the January inside the agreement year (start + 1). Before: entry - window to entry (from
-    2015 at the earliest); after: entry to entry + window (to the latest January at most). Reorganised LAs
-    use the chain-linked index (see plans_index).
+    The pivot is the last January count before the agreement (sendlib.periods.last_january_before_agreement).
+    Before: pivot - window to pivot (from 2015 at the earliest); after: pivot to pivot + window (to the latest
+    January at most), so the after window starts with the first count after the agreement. Reorganised LAs use
+    the chain-linked index (see plans_index).
     """
     if not 1 <= window <= 6:
         raise ParameterError("window", window, "1 to 6 years")
@@ -405,7 +387,7 @@ def growth_before_after(window: int = 3, as_of: str | None = None) -> pd.DataFra
     latest = int(index.columns.max())
     rows = []
     for la in sv.itertuples(index=False):
-        entry = fy_start(la.cohort) + 1
+        entry = last_january_before_agreement(la.cohort)
         before, after = max(BASE_JANUARY, entry - window), min(latest, entry + window)
         series = index.loc[la.area_code].dropna() if la.area_code in index.index else pd.Series(dtype=float)
         growth_before, growth_after = _annual_growth(series, before, entry), _annual_growth(series, entry, after)
@@ -413,9 +395,7 @@ def growth_before_after(window: int = 3, as_of: str | None = None) -> pd.DataFra
                      "entry_january": entry, "before_from_january": before, "growth_before_pct_a_year": growth_before,
                      "after_to_january": after, "growth_after_pct_a_year": growth_after,
                      "change_pp": growth_after - growth_before})
-    out = pd.DataFrame(rows).sort_values(["cohort", "area_name"]).reset_index(drop=True)
-    out.attrs["coverage"] = coverage_statement(members)
-    return out
+    return pd.DataFrame(rows).sort_values(["cohort", "area_name"]).reset_index(drop=True)
 
 
 def growth_before_after_summary(window: int = 3, as_of: str | None = None) -> pd.DataFrame:
@@ -445,76 +425,4 @@ def growth_before_after_summary(window: int = 3, as_of: str | None = None) -> pd
                     "comparison_after_median": comparison["after"].median()})
         row["small_n"] = row["before_n"] < SMALL_N or row["after_n"] < SMALL_N
         rows.append(row)
-    out = pd.DataFrame(rows)
-    out.attrs["coverage"] = per_la.attrs["coverage"]
-    return out
-
-
-# ----------------------------------------------------------------------------------------- command line
-
-KEY_INDICATORS = ["ehc_plans_per_1000_aged_0_25", "ehc_plans_index_2015", "ehc_plans_growth_pct",
-                  "refusal_rate_decided_pct", "within_20_weeks_pct", "placement_independent_special_pct",
-                  "hnb_per_plan_real_gbp", "funding_gap_per_plan_real_gbp", "hn_spend_pct_of_hnb",
-                  "dsg_deficit_pct_of_hnb"]
-
-
-def _fmt(value: float, unit: str) -> str:
-    """Return a value formatted for its unit (pounds to the pound, others to one decimal)."""
-    if pd.isna(value):
-        return "n/a"
-    if unit.startswith("GBP"):
-        return f"{'-' if value < 0 else ''}£{abs(value):,.0f}"
-    return f"{value:,.1f}"
-
-
-def summary_text(summary: pd.DataFrame) -> str:
-    """Return the readable `sendlib compare` text: latest-year median [IQR] (n) per group for key indicators."""
-    catalogue = {i.name: i for i in _catalogue()}
-    lines = []
-    for name in KEY_INDICATORS:
-        rows = summary[summary["indicator"] == name]
-        if rows.empty:
-            continue
-        latest = rows[rows["year"] == rows["year"].max()]
-        spec = catalogue[name]
-        lines.append(f"\n{spec.label}, {latest['period'].iloc[0]} ({spec.unit})")
-        for r in latest.itertuples(index=False):
-            flag = "  n < 5: read with care" if r.small_n else ""
-            lines.append(f"  {r.group:26s} n={r.n:<4d} median {_fmt(r.median, spec.unit):>9}   "
-                         f"IQR {_fmt(r.q1, spec.unit)} to {_fmt(r.q3, spec.unit)}{flag}")
-    return "\n".join(lines)
-
-
-def growth_text(table: pd.DataFrame) -> str:
-    """Return the readable before/after growth table per SV cohort with the comparison's medians."""
-    lines = ["\nEHC plan growth before and after Safety Valve entry (% a year; median [IQR], n), against LAs in "
-             "neither programme over the same Januaries"]
-    for r in table.itertuples(index=False):
-        flag = "  n < 5: read with care" if r.small_n else ""
-        lines.append(f"  SV {r.cohort}: before {r.before} {r.before_median:.1f} [{r.before_q1:.1f} to {r.before_q3:.1f}] "
-                     f"n={r.before_n}; after {r.after} {r.after_median:.1f} [{r.after_q1:.1f} to {r.after_q3:.1f}] "
-                     f"n={r.after_n}; comparison {r.comparison_before_median:.1f} then "
-                     f"{r.comparison_after_median:.1f} (n={r.comparison_n}){flag}")
-    return "\n".join(lines)
-
-
-def command_compare(args: argparse.Namespace) -> int:
-    """Print the group comparison (or write the tidy group summaries, both groupings, to --csv); return 0."""
-    if args.csv:
-        from sendlib.io import write_csv_atomic
-
-        table = pd.concat([group_summary("programme"), group_summary("cohort")], ignore_index=True)
-        write_csv_atomic(table, args.csv)
-        print(f"Wrote {len(table)} rows to {args.csv} (medians and quartiles in each indicator's unit; "
-              f"units and year meanings: sendlib.compare.indicator_catalogue())", file=sys.stderr)
-        return 0
-    summary = group_summary("programme")
-    print("Safety Valve and DBV LAs against all others: medians and interquartile ranges (IQR) with n, current LAs "
-          "in their current group, latest year of each indicator")
-    print("Coverage: " + summary.attrs["coverage"] + ".")
-    print(summary_text(summary))
-    print(growth_text(growth_before_after_summary()))
-    print("\nNotes: HNB and gap per plan pair financial year t with the January before it; spend and the 2023-24 "
-          "DSG balance are third-party derivations of the official s251 file; EHC plans per 1,000 aged 0-25 exist "
-          "for January 2024 only (mid-2023 population). Groups are associations, not effects: see `sendlib effects`.")
-    return 0
+    return pd.DataFrame(rows)

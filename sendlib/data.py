@@ -1,122 +1,247 @@
-"""The one way in for data: `load(name)` returns a validated processed table; `check()` compares the
-committed tables with MANIFEST.json."""
+"""The one way in for data: `load(name)` returns a validated table, processed (data/processed: tidy official
+figures) or derived (data/derived: what the models computed from them), checked against its folder's
+MANIFEST.json once per process; `check()` compares every table with the manifests.
+
+Every cache of the package lives here (`_TABLES`, `_VERIFIED`): `clear_cache()` empties them all, and the build
+and derive steps call it, so an in-process rebuild never leaves stale results.
+
+A table that differs from its manifest (edited by hand, cut off, rows deleted) stops the command with a
+DataValidationError naming the table, the expected and found checksum and how to restore it. A researcher who
+means to experiment sets SENDLIB_ALLOW_MODIFIED_DATA=1 (or the CLI's --allow-modified-data): loading then goes on,
+and `modified_tables()` lists what differs so that every output can say so.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from functools import lru_cache
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from sendlib.errors import DataValidationError, ParameterError
-from sendlib.paths import processed_dir
-from sendlib.schemas import SCHEMAS, TABLES, conform, validate
-from sendlib.sources import sha256_of
+from sendlib.paths import derived_dir, processed_dir
+from sendlib.schemas import DERIVED, SCHEMAS, TABLES, Schema, conform, validate
 
 MANIFEST = "MANIFEST.json"
+ALLOW_MODIFIED_ENV = "SENDLIB_ALLOW_MODIFIED_DATA"
+BUILD_COMMAND = "sendlib data build"
+DERIVE_COMMAND = "sendlib data derive"
+
+_TABLES: dict[tuple[str, str, int], pd.DataFrame] = {}
+_VERIFIED: dict[tuple[str, str, int], str | None] = {}  # (table, file, mtime) -> None if it matches, else why not
+_MANIFESTS: dict[tuple[str, int], dict] = {}
+
+
+def folder_of(name: str) -> Path:
+    """Return the folder that holds a table: data/processed or data/derived."""
+    return derived_dir() if SCHEMAS[name].layer == "derived" else processed_dir()
+
+
+def restore_hint(name: str) -> str:
+    """Return how to restore or rebuild a table (the command to run)."""
+    layer = SCHEMAS[name].layer
+    folder = "data/derived" if layer == "derived" else "data/processed"
+    command = DERIVE_COMMAND if layer == "derived" else BUILD_COMMAND
+    return f"run `{command}`, or restore it with `git checkout -- {folder}/{name}.csv`"
+
+
+def allow_modified() -> bool:
+    """Return True if the researcher asked to use tables that differ from their manifest."""
+    return os.environ.get(ALLOW_MODIFIED_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def load(name: str) -> pd.DataFrame:
-    """Return the processed table `name` (areas, ehcp, high_needs_block, ...), validated against its schema.
-
-    Tables are read once per process; callers get a copy they may change freely.
-    """
+    """Return the table `name` (areas, ehcp, ..., or a derived table such as gap), validated against its schema
+    and its manifest. Tables are read once per process; callers get a copy they may change freely."""
     if name not in SCHEMAS:
-        raise ParameterError("table", name, f"one of {list(TABLES)}")
-    path = processed_dir() / f"{name}.csv"
-    stamp = path.stat().st_mtime_ns if path.is_file() else None
-    return _load_cached(name, str(path), stamp).copy()
+        raise ParameterError("table", name, f"one of {list(TABLES) + list(DERIVED)}")
+    path = folder_of(name) / f"{name}.csv"
+    if not path.is_file():
+        raise DataValidationError(name, f"file {path} not found; {restore_hint(name)}", SCHEMAS[name].layer)
+    stamp = path.stat().st_mtime_ns
+    key = (name, str(path), stamp)
+    if key not in _TABLES:
+        verify(name, key)
+        _TABLES[key] = read_table(path, SCHEMAS[name])
+    return _TABLES[key].copy()
 
 
-@lru_cache(maxsize=32)
-def _load_cached(name: str, path: str, stamp: int | None) -> pd.DataFrame:
-    """Read and validate one table (cached by path and modification time)."""
-    if stamp is None:
-        raise DataValidationError(name, "file not found; run `sendlib data build` or restore it from git")
-    schema = SCHEMAS[name]
-    frame = pd.read_csv(path, dtype=schema.dtypes(), keep_default_na=False, na_values=[""])
+def read_table(path: Path, schema: Schema) -> pd.DataFrame:
+    """Return one CSV read with its schema's types, conformed and validated (a DataValidationError otherwise)."""
+    try:
+        frame = pd.read_csv(path, dtype=schema.dtypes(), keep_default_na=False, na_values=[""])
+    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataValidationError(schema.name, _unreadable(path, schema, exc), schema.layer) from None
     if list(frame.columns) != schema.names:
         missing = [c for c in schema.names if c not in frame.columns]
         extra = [c for c in frame.columns if c not in schema.names]
         what = "; ".join([f"missing column(s) {missing}"] * bool(missing) + [f"unexpected column(s) {extra}"] * bool(extra))
-        raise DataValidationError(name, f"{what or 'columns out of order'}: columns are {list(frame.columns)}, "
-                                        f"expected {schema.names}")
+        raise DataValidationError(schema.name, f"{what or 'columns out of order'}: columns are {list(frame.columns)}, "
+                                               f"expected {schema.names}", schema.layer)
     return validate(conform(frame, schema), schema)
 
 
+def _unreadable(path: Path, schema: Schema, error: BaseException) -> str:
+    """Return why a CSV cannot be read with its schema's types: the first cell that is not a number, else the
+    parser's own complaint (a cut-off or ragged file)."""
+    try:
+        text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return f"{path} is not a readable CSV ({_first_line(exc)}); it may be cut off"
+    for column in schema.columns:
+        if column.kind in ("int", "float") and column.name in text.columns:
+            values = text[column.name].str.strip()
+            bad = values[(values != "") & pd.to_numeric(values, errors="coerce").isna()]
+            if not bad.empty:
+                return (f"column {column.name!r} holds {bad.iloc[0]!r} at row {int(bad.index[0]) + 2}, expected a "
+                        f"number{' (GBP, in pounds)' if column.name.endswith('_gbp') else ''}")
+    return f"{path} cannot be read as the expected CSV ({_first_line(error)})"
+
+
+def _first_line(error: BaseException) -> str:
+    """Return the first line of an exception's message."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
 def clear_cache() -> None:
-    """Forget the tables read so far (after a rebuild in the same process)."""
-    _load_cached.cache_clear()
+    """Forget every table, manifest and verification read so far (after a rebuild in the same process)."""
+    _TABLES.clear()
+    _VERIFIED.clear()
+    _MANIFESTS.clear()
+
+
+# ----------------------------------------------------------------------------------------- manifests
 
 
 def read_manifest(folder: Path | None = None) -> dict:
-    """Return MANIFEST.json of the processed folder."""
+    """Return MANIFEST.json of a folder (default data/processed), or raise a DataValidationError naming it."""
     path = (folder or processed_dir()) / MANIFEST
     if not path.is_file():
-        raise DataValidationError("MANIFEST", f"{path} not found; run `sendlib data build`")
-    return json.loads(path.read_text(encoding="utf-8"))
+        command = DERIVE_COMMAND if path.parent == derived_dir() else BUILD_COMMAND
+        raise DataValidationError("MANIFEST", f"{path} not found; run `{command}` or restore it from git", None)
+    stamp = path.stat().st_mtime_ns
+    if (str(path), stamp) not in _MANIFESTS:
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataValidationError("MANIFEST", f"{path} is not valid JSON ({_first_line(exc)}); restore it with "
+                                                  "`git checkout` or rebuild", None) from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
+            raise DataValidationError("MANIFEST", f"{path} has no 'tables' object; restore it or rebuild", None)
+        _MANIFESTS[(str(path), stamp)] = manifest
+    return _MANIFESTS[(str(path), stamp)]
 
 
-def check(folder: Path | None = None) -> list[str]:
-    """Return problems found comparing each processed table with MANIFEST.json (checksum, rows, schema); [] if none."""
-    folder = folder or processed_dir()
+def _entry(manifest: dict, name: str, path: Path) -> dict:
+    """Return a table's manifest entry with its sha256 and rows, or raise naming what is missing."""
+    entry = manifest["tables"].get(name)
+    if not isinstance(entry, dict):
+        raise DataValidationError(name, f"not listed in {path.parent / MANIFEST}; {restore_hint(name)}",
+                                  SCHEMAS[name].layer)
+    for field in ("sha256", "rows"):
+        if field not in entry:
+            raise DataValidationError(name, f"its entry in {path.parent / MANIFEST} has no {field!r}; "
+                                            f"{restore_hint(name)}", SCHEMAS[name].layer)
+    return entry
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def difference(name: str) -> str | None:
+    """Return what differs between a table and its manifest entry (checksum, or staleness of a derived table),
+    or None if it matches."""
+    folder = folder_of(name)
+    path = folder / f"{name}.csv"
     manifest = read_manifest(folder)
+    entry = _entry(manifest, name, path)
+    digest = sha256_file(path)
+    if digest != entry["sha256"]:
+        return (f"{path} has sha256 {digest[:12]}…, but {folder / MANIFEST} records {entry['sha256'][:12]}… "
+                f"({entry['rows']} rows): the file was changed after it was built; {restore_hint(name)}")
+    if SCHEMAS[name].layer == "derived":
+        stale = stale_inputs(manifest)
+        if stale:
+            return (f"data/derived is older than the processed tables it came from ({', '.join(stale)} changed "
+                    f"since it was derived): run `{DERIVE_COMMAND}`")
+    return None
+
+
+def stale_inputs(derived_manifest: dict) -> list[str]:
+    """Return the processed tables whose sha256 differs from the one the derived tables were computed from."""
+    processed = read_manifest(processed_dir())["tables"]
+    recorded = derived_manifest.get("inputs", {})
+    return sorted(name for name in TABLES if name in processed
+                  and recorded.get(name) != processed[name].get("sha256"))
+
+
+def verify(name: str, key: tuple[str, str, int] | None = None) -> None:
+    """Check one table (as found now: name, file, mtime) against its manifest once per process; raise
+    DataValidationError on a mismatch unless modified data is allowed (then `modified_tables()` lists it)."""
+    if key is None:
+        path = folder_of(name) / f"{name}.csv"
+        key = (name, str(path), path.stat().st_mtime_ns if path.is_file() else -1)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = difference(name)
+    problem = _VERIFIED[key]
+    if problem and not allow_modified():
+        raise DataValidationError(name, problem + f" (to use it anyway: --allow-modified-data or "
+                                                  f"{ALLOW_MODIFIED_ENV}=1)", SCHEMAS[name].layer)
+
+
+def modified_tables() -> list[str]:
+    """Return the tables loaded in this process that differ from their manifest (allowed by the researcher)."""
+    current = []
+    for (name, file, stamp), problem in _VERIFIED.items():
+        path = folder_of(name) / f"{name}.csv"
+        if problem and file == str(path) and path.is_file() and path.stat().st_mtime_ns == stamp:
+            current.append(name)
+    return sorted(set(current))
+
+
+def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[str]:
+    """Return problems found comparing each table with its folder's MANIFEST.json (checksum, rows, schema, and
+    for derived tables whether they are older than the processed tables); [] if none."""
     problems = []
-    for name in TABLES:
-        entry = manifest.get("tables", {}).get(name)
-        path = folder / f"{name}.csv"
-        if entry is None:
-            problems.append(f"{name}: not in {MANIFEST}")
+    for name in names:
+        base = folder if folder is not None else folder_of(name)
+        path = base / f"{name}.csv"
+        try:
+            manifest = read_manifest(base)
+            entry = _entry(manifest, name, path)
+        except DataValidationError as exc:
+            problems.append(f"{name}: {exc.problem}")
             continue
         if not path.is_file():
-            problems.append(f"{name}: {path} is missing")
+            problems.append(f"{name}: {path} is missing; {restore_hint(name)}")
             continue
-        digest = sha256_of(path)
+        digest = sha256_file(path)
         if digest != entry["sha256"]:
             problems.append(f"{name}: {path.name} has sha256 {digest[:12]}…, but {MANIFEST} records "
-                            f"{entry['sha256'][:12]}…: the file was edited after it was built")
+                            f"{entry['sha256'][:12]}…: the file was edited after it was built; {restore_hint(name)}")
             continue
         try:
-            schema = SCHEMAS[name]
-            frame = pd.read_csv(path, dtype=schema.dtypes(), keep_default_na=False, na_values=[""])
-            validate(conform(frame, schema), schema)
-        except (DataValidationError, ValueError) as exc:
-            problems.append(f"{name}: {exc}")
+            frame = read_table(path, SCHEMAS[name])
+        except DataValidationError as exc:
+            problems.append(f"{name}: {exc.problem}")
             continue
         if len(frame) != entry["rows"]:
             problems.append(f"{name}: {len(frame)} rows, {MANIFEST} records {entry['rows']}")
+    if folder is None and set(names) & set(DERIVED):
+        try:
+            stale = stale_inputs(read_manifest(derived_dir()))
+        except DataValidationError as exc:
+            problems.append(f"derived: {exc.problem}")
+        else:
+            if stale:
+                problems.append(f"data/derived is older than the processed tables it came from ({', '.join(stale)}"
+                                f" changed since): run `{DERIVE_COMMAND}`")
     return problems
-
-
-def coverage() -> list[str]:
-    """Return lines describing which series, years and LAs the processed tables cover."""
-    lines = []
-    areas = load("areas")
-    las = areas[areas["level"] == "la"]
-    latest = int(las["last_year"].max())
-    lines.append(f"areas: {len(las)} LAs since 2015 ({int((las['last_year'] == latest).sum())} in {latest}), "
-                 f"{int((areas['level'] == 'region').sum())} regions, England")
-    ehcp = load("ehcp")
-    for column in ["ehc_plans", "new_plans", "requests", "requests_refused", "within_20_weeks_pct",
-                   "placement_state_special"]:
-        have = ehcp.dropna(subset=[column])
-        years = have["january"]
-        lines.append(f"ehcp.{column}: January {years.min()}–{years.max()}, "
-                     f"{have[have['level'] == 'la']['area_code'].nunique()} LAs")
-    for name, period, value in [("high_needs_block", "financial_year", "hnb_before_deductions_gbp"),
-                                ("dsg_balance", "financial_year", None), ("high_needs_spend", "financial_year", None),
-                                ("population", "mid_year", None)]:
-        frame = load(name)
-        frame = frame.dropna(subset=[value]) if value else frame
-        periods = sorted(frame[period].astype(str).unique())
-        lines.append(f"{name}: {', '.join(periods) if len(periods) <= 6 else periods[0] + '–' + periods[-1]}; "
-                     f"{frame[frame['level'] == 'la']['area_code'].nunique()} LAs")
-    national = load("national_series")
-    statuses = national.groupby("hnb_status")["financial_year"].agg(lambda s: f"{s.min()}..{s.max()}")
-    lines.append("national_series: " + "; ".join(f"{k} {v}" for k, v in statuses.items())
-                 + f"; GDP deflator to {national.dropna(subset=['gdp_deflator'])['financial_year'].max()}")
-    from sendlib.programmes import coverage_statement
-
-    lines.append("programmes: " + coverage_statement())
-    return lines

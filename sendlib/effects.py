@@ -15,11 +15,8 @@ at e. Event time 0 is the first treated January; -1 is the reference, fixed at 0
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,11 +25,11 @@ import statsmodels.api as sm
 from sendlib.data import load
 from sendlib.errors import ParameterError
 from sendlib.geography import harmonise, stable_units, unit_names
-from sendlib.periods import fy_start
+from sendlib.periods import first_flow_year_after_agreement, first_january_after_agreement
 from sendlib.programmes import SV_AGREEMENTS_ANNOUNCED
 
 ESTIMATOR = "sun_abraham"
-COLUMNS = ["outcome", "event_time", "estimate", "ci_low", "ci_high", "n_treated", "estimator", "comparison"]
+COLUMNS = ["outcome", "event_time", "estimate", "se", "ci_low", "ci_high", "n_treated", "estimator", "comparison"]
 COMPARISONS = ("never", "dbv")
 REFERENCE = -1
 DEFAULT_WINDOW = (-5, 3)
@@ -99,42 +96,27 @@ class EventStudyFit:
 
 @dataclass
 class EventStudySummary:
-    """Everything reported for one outcome and comparison: the tidy table and what it rests on."""
+    """Everything reported for one outcome, comparison and sample: the tidy table and what it rests on.
+
+    `units` has one row per unit the study met: role 'treated' (with cohort and first treated January),
+    'comparison' or 'dropped' (with a reason code of DROP_REASONS); `excluded` lists the unit-Januaries left
+    out because a data flag marks their count (sample 'unflagged').
+    """
 
     outcome: str
     comparison: str
+    sample: str
     table: pd.DataFrame
     pretrend: PreTrend
-    cohorts: dict[str, list[str]]
-    comparison_units: list[str]
-    dropped: dict[str, list[str]]
-    notes: list[str]
-    caveats: list[str]
+    units: pd.DataFrame
+    n_units: int
+    n_observations: int
+    first_january: int
+    last_january: int
+    excluded: list[tuple[str, int]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------- timing
-
-
-def agreement_signed_year(cohort: str) -> int:
-    """Return the calendar year an SV agreement of financial year `cohort` was signed by (2023 for '2022-23').
-
-    Agreements were announced at the end of the financial year (February or March), so by March of start + 1.
-    """
-    return fy_start(cohort) + 1
-
-
-def first_treated_january(cohort: str) -> int:
-    """Return the first January count taken after an agreement of financial year `cohort` (2024 for '2022-23')."""
-    return agreement_signed_year(cohort) + 1
-
-
-def first_treated_flow_year(cohort: str) -> int:
-    """Return the first calendar year of flows counted as treated (2023 for '2022-23').
-
-    It is the year of signing: at least nine of its twelve months follow a February or March agreement, and
-    the year before (2022) lies wholly before it, so the reference period stays untreated.
-    """
-    return agreement_signed_year(cohort)
 
 
 def january_reporting_flow_year(calendar_year: int) -> int:
@@ -145,9 +127,9 @@ def january_reporting_flow_year(calendar_year: int) -> int:
 def first_treated_row(cohort: str, timing: str) -> int:
     """Return the January row that is event time 0 for an outcome timed 'stock' or 'flow' (both start + 2)."""
     if timing == "stock":
-        return first_treated_january(cohort)
+        return first_january_after_agreement(cohort)
     if timing == "flow":
-        return january_reporting_flow_year(first_treated_flow_year(cohort))
+        return january_reporting_flow_year(first_flow_year_after_agreement(cohort))
     raise ValueError(f"timing must be 'stock' or 'flow', not {timing!r}")
 
 
@@ -374,50 +356,43 @@ def _pretrend(result: sm.regression.linear_model.RegressionResultsWrapper,
                     float(test.pvalue))
 
 
-def caveats(comparison: str, cohort_sizes: list[int], mixed_units: list[str], uncertain: int,
-            unidentified: int) -> list[str]:
-    """Return the caveats of one event study, in words (numbers from the data it used)."""
-    lines = [
-        "Selection: LAs entered Safety Valve because of the largest DSG deficits; growth that was unusually fast "
-        "before the agreement may slow anyway (regression to the mean), which the estimates would attribute to SV.",
-        "Anticipation: agreements were negotiated for months before signing; an effect that starts then shows up "
-        "in the reference period (event time -1) and biases the estimates towards zero.",
-        "COVID-19: flows of calendar year 2020 (January 2021 rows) and the first agreements (2020-21) coincide with "
-        "the pandemic; year effects absorb only the national shock, not different shocks in SV LAs.",
-        "SEN2 became a person-level collection in January 2023 (flows of 2022 onward): year effects absorb the "
-        "national break, not LAs' different reporting changes, which fall just before the 2022-23 and 2023-24 "
-        "cohorts.",
-        "Reorganisations: Dorset, Northamptonshire and Cumbria are joined into stable units"
-        + (f"; dropped because their member LAs differ in programme status: {'; '.join(mixed_units)}"
-           if mixed_units else "") + ".",
-        f"Few treated LAs per cohort ({min(cohort_sizes, default=0)} to {max(cohort_sizes, default=0)}), and only the "
-        "earliest cohorts reach the longest lags: intervals are wide and the cohorts behind an event time change "
-        "with it (see n_treated).",
-    ]
-    if unidentified or uncertain:
-        lines.append(f"Of the {SV_AGREEMENTS_ANNOUNCED} announced SV agreements, {unidentified} with no programme row "
-                     f"may put an SV LA in the comparison group; {uncertain} low-confidence candidate(s) left out "
-                     "of every group.")
-    if comparison == "never":
-        lines.append("The never-in-SV comparison includes DBV LAs, which had their own (lighter) programme from "
-                     "2022-23; comparison 'dbv' uses only them.")
-    else:
-        lines.append("DBV-only LAs were chosen for deficits just below the SV ones but are few; DBV itself may "
-                     "have changed their trends from 2022-23.")
-    return lines
-
-
 # ----------------------------------------------------------------------------------------- real data
 
+SAMPLES = ("unflagged", "all")
+#: Why a unit is left out (code -> description); the derived tables carry both.
+DROP_REASONS = {
+    "mixed_status": "programme status differs between LAs joined in a reorganisation",
+    "low_confidence": "only low-confidence evidence of a Safety Valve agreement",
+    "few_plans": f"fewer than {MIN_PLANS} EHC plans in every January (rates of a handful of cases)",
+    "no_population": f"no mid-{POPULATION_YEAR} population aged 0-25",
+    "no_reference": "treated unit without an outcome at event time -1",
+}
+UNIT_COLUMNS = ["role", "reason", "unit", "unit_name", "cohort", "first_treated"]
 
-@lru_cache(maxsize=1)
-def _inputs() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, dict[str, str]]:
-    """Return the unit counts, unit populations aged 0-25, unit statuses and unit names (read once)."""
+
+@dataclass
+class Inputs:
+    """What every event study reads: unit counts, unit populations aged 0-25, unit statuses, unit names, and
+    the (unit, January) observations a data flag excludes."""
+
+    counts: pd.DataFrame
+    population: pd.Series
+    status: pd.DataFrame
+    names: dict[str, str]
+    flagged: frozenset[tuple[str, int]] = frozenset()
+
+
+def read_inputs(flagged_las: pd.DataFrame | None = None) -> Inputs:
+    """Return the event study's inputs from the processed tables; `flagged_las` (area_code, january) names LA
+    counts a data flag excludes (mapped to their stable units)."""
     registry = load("areas")
     counts = unit_counts(load("ehcp"), registry)
     population = unit_population_0_25(load("population"), registry)
     status = unit_programme_status(load("programmes"), registry)
-    return counts, population, status, unit_names(registry)
+    mapping = stable_units(registry)
+    flagged = frozenset() if flagged_las is None else frozenset(
+        (mapping.get(c, c), int(j)) for c, j in zip(flagged_las["area_code"], flagged_las["january"], strict=True))
+    return Inputs(counts, population, status, unit_names(registry), flagged)
 
 
 def unidentified_agreements(programmes: pd.DataFrame) -> int:
@@ -425,33 +400,36 @@ def unidentified_agreements(programmes: pd.DataFrame) -> int:
     return max(SV_AGREEMENTS_ANNOUNCED - int((programmes["programme"] == "safety_valve").sum()), 0)
 
 
-def outcome_panel(outcome: str, comparison: str = "never") -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def outcome_panel(outcome: str, comparison: str = "never", inputs: Inputs | None = None,
+                  sample: str = "all") -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Return the estimation panel (unit, period = January, y, first_treated, cohort) of one outcome and
-    comparison, and the units dropped, by reason."""
+    comparison, and the units dropped (reason code -> unit codes). Sample 'unflagged' sets the outcome of
+    flagged unit-Januaries to missing."""
     check_outcome(outcome)
+    if sample not in SAMPLES:
+        raise ParameterError("sample", sample, "one of " + ", ".join(SAMPLES))
     allowed = comparison_statuses(comparison)
-    counts, population, status, names = _inputs()
-    counts = counts.copy()
-    counts["y"] = outcome_values(counts, outcome, population)
-    status = status.set_index("unit")
+    inputs = inputs or read_inputs()
+    counts = inputs.counts.copy()
+    counts["y"] = outcome_values(counts, outcome, inputs.population)
+    if sample == "unflagged" and inputs.flagged:
+        hit = [(u, int(j)) in inputs.flagged for u, j in zip(counts["unit"], counts["january"], strict=True)]
+        counts.loc[hit, "y"] = np.nan
+    status = inputs.status.set_index("unit")
     dropped: dict[str, list[str]] = {}
-
-    def drop(reason: str, units: list[str]) -> None:
-        """Record units dropped for a reason."""
-        if units:
-            dropped[reason] = sorted(names.get(u, u) for u in units)
-
     present = set(counts["unit"])
-    drop("programme status differs between LAs joined in a reorganisation",
-         [u for u in status.index[status["status"] == "mixed"] if u in present])
-    drop("only low-confidence evidence of a Safety Valve agreement",
-         [u for u in status.index[status["status"] == "uncertain"] if u in present])
+    for reason, units in [("mixed_status", [u for u in status.index[status["status"] == "mixed"] if u in present]),
+                          ("low_confidence", [u for u in status.index[status["status"] == "uncertain"] if u in present])]:
+        if units:
+            dropped[reason] = sorted(units)
     largest = counts.groupby("unit")["ehc_plans"].max()
     small = sorted(largest.index[largest < MIN_PLANS])
-    drop(f"fewer than {MIN_PLANS} EHC plans in every January (rates of a handful of cases)", small)
+    if small:
+        dropped["few_plans"] = small
     if outcome == "new_plans_per_1000":
-        drop(f"no mid-{POPULATION_YEAR} population aged 0-25",
-             sorted(u for u in present if math.isnan(population.get(u, math.nan))))
+        missing = sorted(u for u in present if math.isnan(inputs.population.get(u, math.nan)))
+        if missing:
+            dropped["no_population"] = missing
     counts["status"] = counts["unit"].map(status["status"])
     keep = counts["status"].isin(("sv", *allowed)) & ~counts["unit"].isin(small)
     panel = counts[keep].copy()
@@ -463,105 +441,43 @@ def outcome_panel(outcome: str, comparison: str = "never") -> tuple[pd.DataFrame
     return panel[["unit", "period", "y", "first_treated", "cohort"]].reset_index(drop=True), dropped
 
 
-def event_study_summary(outcome: str, comparison: str = "never",
-                        window: tuple[int, int] = DEFAULT_WINDOW) -> EventStudySummary:
+def event_study_summary(outcome: str, comparison: str = "never", window: tuple[int, int] = DEFAULT_WINDOW,
+                        inputs: Inputs | None = None, sample: str = "all") -> EventStudySummary:
     """Return the event study of SV agreements on one outcome (OUTCOMES[outcome].unit) against one comparison."""
     check_outcome(outcome)
     check_comparison(comparison)
-    panel, dropped = outcome_panel(outcome, comparison)
+    inputs = inputs or read_inputs()
+    panel, dropped = outcome_panel(outcome, comparison, inputs, sample)
     fit = sun_abraham(panel, window)
     used = estimable_panel(panel)
-    names = _inputs()[3]
+    names = inputs.names
     missing_reference = sorted(set(panel.loc[panel["first_treated"].notna() & panel["y"].notna(), "unit"])
                                - set(used["unit"]))
     if missing_reference:
-        dropped["treated unit without an outcome at event time -1"] = [names.get(u, u) for u in missing_reference]
-    cohorts = {}
-    for cohort, group in used.dropna(subset=["first_treated"]).groupby("cohort", sort=True):
-        cohorts[f"{cohort} (first treated January {int(group['first_treated'].iloc[0])})"] = sorted(
-            names.get(u, u) for u in group["unit"].unique())
+        dropped["no_reference"] = missing_reference
+    rows = []
+    treated = used.dropna(subset=["first_treated"]).drop_duplicates("unit")
+    for r in treated.sort_values(["cohort", "unit"]).itertuples(index=False):
+        rows.append({"role": "treated", "reason": None, "unit": r.unit, "unit_name": names.get(r.unit, r.unit),
+                     "cohort": r.cohort, "first_treated": int(r.first_treated)})
+    for unit in sorted(used.loc[used["first_treated"].isna(), "unit"].unique()):
+        rows.append({"role": "comparison", "reason": None, "unit": unit, "unit_name": names.get(unit, unit),
+                     "cohort": None, "first_treated": None})
+    for reason, units in dropped.items():
+        rows.extend({"role": "dropped", "reason": reason, "unit": u, "unit_name": names.get(u, u), "cohort": None,
+                     "first_treated": None} for u in units)
+    excluded = sorted((u, int(j)) for u, j in inputs.flagged
+                      if u in set(panel["unit"])) if sample == "unflagged" else []
     table = fit.estimates.assign(outcome=outcome, estimator=ESTIMATOR, comparison=comparison)[COLUMNS]
-    notes = [f"{fit.n_units} units ({sum(len(v) for v in cohorts.values())} treated), {fit.n_observations} "
-             f"unit-Januaries, January {int(used['period'].min())}-{int(used['period'].max())}",
-             f"{int(100 * CONFIDENCE)}% intervals: t with units - 1 degrees of freedom, LA-clustered standard errors",
-             "event time -1 (the January before the first treated one) is the reference, fixed at 0"]
-    if OUTCOMES[outcome].timing == "flow":
-        notes.append("flows of calendar year Y are reported in January Y + 1; event time 0 = flows of the calendar "
-                     "year the agreement was signed (e.g. 2023 for 2022-23)")
-    if outcome == "new_plans_per_1000":
-        notes.append(f"denominator: mid-{POPULATION_YEAR} residents aged 0-25 for every year (the only year "
-                     "published at those ages)")
-    if outcome == "refusal_rate":
-        notes.append("denominator: requests received in the year (decided requests are published only from 2023)")
-    comparison_units = sorted(used.loc[used["first_treated"].isna(), "unit"].unique())
-    status = _inputs()[2]
-    mixed = sorted(names.get(u, u) for u in status.loc[status["status"] == "mixed", "unit"])
-    warnings = caveats(comparison, [len(v) for v in cohorts.values()], mixed,
-                       int((status["status"] == "uncertain").sum()), unidentified_agreements(load("programmes")))
-    return EventStudySummary(outcome, comparison, table, fit.pretrend, cohorts, comparison_units, dropped, notes,
-                             warnings)
+    return EventStudySummary(outcome, comparison, sample, table, fit.pretrend,
+                             pd.DataFrame(rows, columns=UNIT_COLUMNS), fit.n_units, fit.n_observations,
+                             int(used["period"].min()), int(used["period"].max()), excluded)
 
 
 def event_study(outcome: str, comparison: str = "never", window: tuple[int, int] = DEFAULT_WINDOW) -> pd.DataFrame:
-    """Return the tidy event-study table (COLUMNS; estimates in OUTCOMES[outcome].unit); the pre-trend test,
-    cohorts, dropped units, notes and caveats are in `.attrs`."""
+    """Return the tidy event-study table (COLUMNS; estimates in OUTCOMES[outcome].unit); the pre-trend test is
+    in `.attrs['pretrend']`."""
     summary = event_study_summary(outcome, comparison, window)
     table = summary.table.copy()
-    table.attrs = {"pretrend": vars(summary.pretrend).copy(), "cohorts": summary.cohorts,
-                   "comparison_units": summary.comparison_units, "dropped": summary.dropped,
-                   "notes": summary.notes, "caveats": summary.caveats, "unit": OUTCOMES[outcome].unit}
+    table.attrs = {"pretrend": vars(summary.pretrend).copy(), "unit": OUTCOMES[outcome].unit}
     return table
-
-
-# ----------------------------------------------------------------------------------------- command
-
-
-def _format_summary(summary: EventStudySummary) -> str:
-    """Return the readable block of one outcome and comparison: cohorts, estimates, pre-trend test, drops."""
-    outcome = OUTCOMES[summary.outcome]
-    label = "never in Safety Valve" if summary.comparison == "never" else "DBV-only LAs"
-    lines = [f"{summary.outcome} — {outcome.description}", f"  unit: {outcome.unit}; comparison: {label} "
-             f"({len(summary.comparison_units)} units); estimator: Sun–Abraham"]
-    for cohort, units in summary.cohorts.items():
-        lines.append(f"  cohort {cohort}: {len(units)} — {', '.join(units)}")
-    lines.append(f"  {'event time':>10}  {'estimate':>9}  {'95% interval':>21}  {'treated':>7}")
-    for row in summary.table.itertuples():
-        interval = f"[{row.ci_low:8.3f}, {row.ci_high:8.3f}]"
-        mark = "  (reference)" if row.event_time == REFERENCE else ""
-        lines.append(f"  {row.event_time:>10}  {row.estimate:9.3f}  {interval:>21}  {row.n_treated:>7}{mark}")
-    test = summary.pretrend
-    if test.event_times:
-        lines.append(f"  pre-trend test (event times {min(test.event_times)}..{max(test.event_times)} all zero): "
-                     f"F({test.df_num}, {test.df_denom}) = {test.statistic:.2f}, p = {test.p_value:.3f}")
-    else:
-        lines.append("  pre-trend test: no pre-period estimates")
-    for reason, units in summary.dropped.items():
-        lines.append(f"  dropped ({reason}): {', '.join(units)}")
-    lines.extend(f"  note: {note}" for note in summary.notes)
-    return "\n".join(lines)
-
-
-def command_effects(args: argparse.Namespace) -> int:
-    """Print the event-study tables (or write them as CSV with COLUMNS); return the exit status (0 ok)."""
-    outcomes = [args.outcome] if args.outcome else list(OUTCOMES)
-    for outcome in outcomes:
-        check_outcome(outcome)
-    comparisons = [args.comparison] if args.comparison else list(COMPARISONS)
-    for comparison in comparisons:
-        check_comparison(comparison)
-    summaries = [event_study_summary(o, c) for o in outcomes for c in comparisons]
-    if args.csv:
-        frame = pd.concat([s.table for s in summaries], ignore_index=True)[COLUMNS]
-        frame.to_csv(args.csv, index=False, lineterminator="\n")
-        print(f"Wrote {len(frame)} rows to {args.csv}", file=sys.stderr)
-        for s in summaries:
-            print(f"  {s.outcome} vs {s.comparison}: pre-trend p = {s.pretrend.p_value:.3f}", file=sys.stderr)
-        return 0
-    print("Event study of Safety Valve agreements (Sun–Abraham: cohort x event-time effects with LA and year "
-          "fixed effects, OLS, LA-clustered errors, averaged over cohorts by their treated LAs)\n")
-    for summary in summaries:
-        print(_format_summary(summary) + "\n")
-    print("Caveats:")
-    for caveat in dict.fromkeys(c for s in summaries for c in s.caveats):
-        print(f"  - {caveat}")
-    return 0

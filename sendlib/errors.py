@@ -29,11 +29,14 @@ class BuildCheckError(SendlibError):
 
 
 class DataValidationError(SendlibError):
-    """A processed table does not match its schema or its manifest entry."""
+    """A processed or derived table does not match its schema or its manifest entry (names the table)."""
 
-    def __init__(self, table: str, problem: str):
+    def __init__(self, table: str, problem: str, layer: str | None = "processed"):
         self.table = table
-        super().__init__(f"data/processed/{table}.csv: {problem}")
+        self.problem = problem
+        self.layer = layer
+        where = f"data/{layer}/{table}.csv" if layer else table
+        super().__init__(f"{where}: {problem}")
 
 
 class ParameterError(SendlibError):

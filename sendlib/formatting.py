@@ -155,3 +155,10 @@ def plain(value: object) -> object:
         item = value.item() if hasattr(value, "item") else value
         return item
     return value
+
+
+def millions(value: object, digits: int = 1) -> str:
+    """Return GBP in millions for a column headed '£m': '5,247.0' ('n/a' if missing)."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value) / 1e6:,.{digits}f}"  # type: ignore[arg-type]

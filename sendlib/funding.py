@@ -5,13 +5,14 @@ For financial year t: F_t the high needs block (before deductions by default), E
 the January before the year starts (lag 0) or inside it (lag 1), P_t the financial-year deflator, b the base
 year. Base rate r0 = F_b / E_b; necessary N_t = r0 * (P_t / P_b) * E_t; gap G_t = N_t - F_t; real per-plan
 index I_t = 100 * (F_t / E_t) / (r0 * P_t / P_b).
+
+Which r0 (the lens, see LA_BASES): an area's own first-year rate, England's 2015-16 rate, or the area's own
+rate in its own first year without joining predecessors. Pure computation: no wording beyond error messages.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 
 import numpy as np
 import pandas as pd
@@ -19,15 +20,23 @@ import pandas as pd
 from sendlib.data import load
 from sendlib.errors import ParameterError
 from sendlib.geography import ENGLAND_CODE, existed_in, resolve_area, stable_units, unit_names
-from sendlib.periods import fy_start, is_fy_label, january_for_financial_year
+from sendlib.periods import fy_label, fy_start, is_fy_label, january_for_financial_year
 
 LEVELS = ("england", "region", "la")
 DEFLATORS = {"gdp": "gdp_deflator", "cpih": "cpih", "none": None}
 NUMERATORS = ("before", "after")
-LA_BASES = ("own", "national")
-GAP_COLUMNS = ["level", "area_code", "area_name", "financial_year", "ehc_plans", "actual_gbp", "necessary_gbp",
-               "gap_gbp", "actual_per_plan_gbp", "necessary_per_plan_gbp", "real_per_plan_index", "base_year",
-               "deflator", "prices", "actual_real_gbp", "necessary_real_gbp", "gap_real_gbp"]
+#: The base rate a "necessary" figure holds in real terms (CLI `--la-base` value -> lens):
+#: own_base      an LA's own funding per plan in its first year (councils created by a reorganisation share
+#:               their joined predecessors' rate); a region is the sum over its councils; England its 2015-16 rate
+#: national_rate England's 2015-16 funding per plan, for every area
+#: area_rate     the area's own rate in its own first year, never joined (a successor council's own first year;
+#:               a region's own rate over all its councils; England's rate in the first year of council allocations)
+LA_BASES = {"own": "own_base", "national": "national_rate", "area": "area_rate"}
+LENSES = tuple(LA_BASES.values())
+GAP_COLUMNS = ["level", "area_code", "area_name", "lens", "financial_year", "january", "ehc_plans", "actual_gbp",
+               "necessary_gbp", "gap_gbp", "actual_per_plan_gbp", "necessary_per_plan_gbp", "real_per_plan_index",
+               "base_year", "base_area_code", "base_rate_gbp", "deflator", "prices", "actual_real_gbp",
+               "necessary_real_gbp", "gap_real_gbp"]
 
 
 # ----------------------------------------------------------------------------------------- parameters
@@ -55,6 +64,12 @@ def price_index(deflator: str) -> pd.Series:
     if DEFLATORS[deflator] is None:
         return pd.Series(1.0, index=table.index, name="none")
     return table[DEFLATORS[deflator]].dropna()
+
+
+def latest_prices(deflator: str = "gdp") -> str:
+    """Return the latest financial year with a published deflator: the price year of every real-terms figure."""
+    index = price_index("gdp" if deflator == "none" else deflator)
+    return max(index.index, key=fy_start)
 
 
 def plans_for_years(level_rows: pd.DataFrame, lag: int) -> pd.DataFrame:
@@ -99,7 +114,7 @@ def unit_funding_and_plans(la_rows: pd.DataFrame, lag: int) -> pd.DataFrame:
     mapping = stable_units()
     ehcp = load("ehcp")
     ehcp = ehcp[ehcp["level"] == "la"].assign(unit=lambda f: f["area_code"].map(mapping))
-    plans = ehcp.groupby(["unit", "january"])["ehc_plans"].sum()
+    plans = ehcp.groupby(["unit", "january"])["ehc_plans"].agg(lambda s: s.sum(min_count=len(s)))
     funded = la_rows.dropna(subset=["funding_gbp"]).assign(unit=lambda f: f["area_code"].map(mapping))
     rows = []
     for (unit, fy), group in funded.groupby(["unit", "financial_year"]):
@@ -108,7 +123,7 @@ def unit_funding_and_plans(la_rows: pd.DataFrame, lag: int) -> pd.DataFrame:
         if sorted(group["area_code"]) != sorted(alive):
             continue
         january = january_for_financial_year(fy, lag)
-        if (unit, january) not in plans.index:
+        if (unit, january) not in plans.index or pd.isna(plans.loc[(unit, january)]):
             continue
         rows.append({"unit": unit, "financial_year": fy, "funding_gbp": group["funding_gbp"].sum(),
                      "january": january, "ehc_plans": float(plans.loc[(unit, january)])})
@@ -121,7 +136,7 @@ def _base_rates(units: pd.DataFrame, index: pd.Series, base_year: str | None) ->
     The base year is the earliest year in which the unit has funding, plans and a price index, unless given.
     """
     usable = units.dropna(subset=["funding_gbp", "ehc_plans"])
-    usable = usable[usable["financial_year"].isin(index.index)]
+    usable = usable[usable["financial_year"].isin(index.index) & (usable["ehc_plans"] > 0)]
     if base_year is not None:
         chosen = usable[usable["financial_year"] == base_year]
         if chosen.empty:
@@ -138,14 +153,14 @@ def _base_rates(units: pd.DataFrame, index: pd.Series, base_year: str | None) ->
 def _compute(frame: pd.DataFrame, unit: pd.Series, rates: pd.DataFrame, index: pd.Series) -> pd.DataFrame:
     """Return frame with necessary funding, gap and per-plan figures from each row's unit base rate."""
     out = frame.copy()
+    out["base_area_code"] = unit.to_numpy()
     out["base_year"] = unit.map(rates["base_year"])
     out["base_rate_gbp"] = unit.map(rates["base_rate_gbp"])
     out["base_price"] = unit.map(rates["base_price"])
     out["price"] = out["financial_year"].map(index)
     out = out[out["base_year"].notna()].copy()
     out = out[out["financial_year"].map(fy_start) >= out["base_year"].map(fy_start)].copy()
-    out["necessary_per_plan_gbp"] = out["base_rate_gbp"] * out["price"] / out["base_price"]
-    out["necessary_gbp"] = out["necessary_per_plan_gbp"] * out["ehc_plans"]
+    out["necessary_gbp"] = out["base_rate_gbp"] * out["price"] / out["base_price"] * out["ehc_plans"]
     out["actual_gbp"] = out["funding_gbp"]
     return _derived(out)
 
@@ -165,8 +180,7 @@ def _add_real_terms(out: pd.DataFrame, index: pd.Series, deflator: str, prices: 
         out["prices"] = "cash"
         factor = pd.Series(1.0, index=out.index)
     else:
-        if prices is None:
-            prices = max(out.dropna(subset=["price"])["financial_year"], key=fy_start)
+        prices = prices or latest_prices(deflator)
         if prices not in index.index:
             raise ParameterError("prices", prices, "a year with a published deflator: " + ", ".join(index.index))
         out["prices"] = prices
@@ -177,81 +191,151 @@ def _add_real_terms(out: pd.DataFrame, index: pd.Series, deflator: str, prices: 
     return out
 
 
+def _national_rate(index: pd.Series, deflator: str, lag: int, base_year: str | None, numerator: str) -> pd.Series:
+    """Return England's base_year, base_rate_gbp (GBP per plan) and base_price: the national-rate lens's r0."""
+    england = funding_and_plans("england", numerator, lag).dropna(subset=["funding_gbp", "ehc_plans"])
+    rates = _base_rates(england.assign(unit=ENGLAND_CODE), index, base_year)
+    return rates.loc[ENGLAND_CODE]
+
+
+def _rates_for(units: pd.DataFrame, index: pd.Series, lens: str, national: pd.Series | None,
+               base_year: str | None) -> pd.DataFrame:
+    """Return one base rate per unit under a lens (the same national rate for every unit, or each its own)."""
+    if lens == "national_rate" and national is not None:
+        codes = sorted(set(units["unit"]))
+        return pd.DataFrame({"base_year": national["base_year"], "base_rate_gbp": national["base_rate_gbp"],
+                             "base_price": national["base_price"]}, index=codes)
+    return _base_rates(units, index, base_year)
+
+
+def _transition_rows(frame: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Return the unit-years of reorganised councils in which no member LA pairs its own funding with its
+    own plans (the year of a reorganisation): they appear as one joined row so that LAs add up."""
+    paired = frame.dropna(subset=["funding_gbp", "ehc_plans"]).assign(unit=lambda f: f["area_code"].map(stable_units()))
+    covered = set(zip(paired["unit"], paired["financial_year"], strict=True))
+    joined = units[units["unit"].str.contains("+", regex=False)]
+    keep = [(u, fy) not in covered for u, fy in zip(joined["unit"], joined["financial_year"], strict=True)]
+    return joined[keep].rename(columns={"unit": "area_code"}).assign(unit=lambda f: f["area_code"])
+
+
+def _la_level(frame: pd.DataFrame, units: pd.DataFrame, index: pd.Series, lens: str, national: pd.Series | None,
+              base_year: str | None) -> pd.DataFrame:
+    """Return LA rows (and joined rows for reorganisation years) under a lens."""
+    la = frame.dropna(subset=["funding_gbp", "ehc_plans"]).copy()
+    transition = _transition_rows(frame, units)
+    if lens == "area_rate":  # each LA its own first year; a joined row its unit's first year
+        own = la.assign(unit=la["area_code"])
+        rates = pd.concat([_base_rates(own, index, base_year), _base_rates(units, index, base_year)])
+        rates = rates[~rates.index.duplicated()]
+        la["unit"] = la["area_code"]
+    else:
+        rates = _rates_for(units, index, lens, national, base_year)
+        la["unit"] = la["area_code"].map(stable_units())
+    rows = pd.concat([la, transition], ignore_index=True)
+    return _compute(rows, rows["unit"], rates, index)
+
+
+def _region_level(units: pd.DataFrame, index: pd.Series, lens: str, national: pd.Series | None,
+                  base_year: str | None) -> pd.DataFrame:
+    """Return region rows: sums over their councils' units (own_base, national_rate) or the region's own rate."""
+    areas = load("areas").set_index("area_code")
+    region = units["unit"].map(lambda u: areas.loc[u.split("+")[0], "region_code"])
+    if lens == "area_rate":
+        sums = units.assign(unit=region).groupby(["unit", "financial_year"], as_index=False).agg(
+            funding_gbp=("funding_gbp", "sum"), ehc_plans=("ehc_plans", "sum"), january=("january", "first"))
+        rates = _base_rates(sums, index, base_year)
+        out = _compute(sums, sums["unit"], rates, index)
+        return out.rename(columns={"unit": "area_code"})
+    rates = _rates_for(units, index, lens, national, base_year)
+    unit_rows = _compute(units, units["unit"], rates, index).assign(area_code=region.reindex(units.index))
+    sums = unit_rows.groupby(["area_code", "financial_year"]).agg(
+        funding_gbp=("funding_gbp", "sum"), ehc_plans=("ehc_plans", "sum"), necessary_gbp=("necessary_gbp", "sum"),
+        price=("price", "first"), base_year=("base_year", "min"), january=("january", "first"),
+        base_rates=("base_rate_gbp", "nunique"), base_rate_gbp=("base_rate_gbp", "first")).reset_index()
+    sums["actual_gbp"] = sums["funding_gbp"]
+    sums["base_area_code"] = sums["area_code"] if lens == "own_base" else ENGLAND_CODE
+    sums.loc[sums["base_rates"] > 1, "base_rate_gbp"] = np.nan  # a sum of councils has no single rate
+    return _derived(sums)
+
+
 def gap(level: str = "england", area: str | None = None, deflator: str = "gdp", lag: int = 0,
         base_year: str | None = None, prices: str | None = None, numerator: str = "before",
         la_base: str = "own") -> pd.DataFrame:
     """Return necessary vs actual high needs funding per area and financial year (GBP; index: base year = 100).
 
-    England uses the national series from 2015-16; LAs and regions use the LA allocations in hand, with each
-    LA's own base rate (or England's, la_base='national', a simplification) and a default base year that
-    is the earliest year with data for the area. LAs joined by a reorganisation share one base rate (their
-    stable unit's), and a region's actual and necessary funding are the sums over its LAs (over the joined
-    unit in a year when a reorganisation splits funding and plans across old and new codes).
+    England uses the national series from 2015-16; LAs and regions use the LA allocations in hand. `la_base`
+    picks the lens (LA_BASES): 'own' (default; a region is then the sum over its councils, and LAs joined by
+    a reorganisation share their stable unit's rate, with one joined row in the year of the reorganisation),
+    'national' (England's 2015-16 rate) or 'area' (the area's own rate in its own first year). Real terms are
+    in the prices of `prices` (default: the latest year with a published deflator).
     """
     for name, value, choices in [("level", level, LEVELS), ("deflator", deflator, tuple(DEFLATORS)),
                                  ("lag", lag, (0, 1)), ("numerator", numerator, NUMERATORS),
-                                 ("la_base", la_base, LA_BASES)]:
+                                 ("la_base", la_base, tuple(LA_BASES))]:
         _check_choice(name, value, choices)
     _check_year("base_year", base_year)
     _check_year("prices", prices)
+    lens = LA_BASES[la_base]
     index = price_index(deflator)
     areas = load("areas").set_index("area_code")
     frame = funding_and_plans(level, numerator, lag)
     if level == "england":
         units = frame.dropna(subset=["funding_gbp", "ehc_plans"]).assign(unit=ENGLAND_CODE)
-        rates = _base_rates(units, index, base_year)
+        chosen = base_year
+        if lens == "area_rate" and base_year is None:
+            chosen = first_council_year()
+        rates = _base_rates(units, index, chosen)
         out = _compute(units, units["unit"], rates, index)
     else:
         units = unit_funding_and_plans(frame, lag)
-        if la_base == "national":
-            england = gap("england", deflator=deflator, lag=lag, base_year=base_year, numerator=numerator)
-            first = england.iloc[0]
-            rates = pd.DataFrame({"base_year": first["base_year"], "base_rate_gbp": first["actual_per_plan_gbp"],
-                                  "base_price": index[first["base_year"]]}, index=sorted(set(units["unit"])))
-        else:
-            rates = _base_rates(units, index, base_year)
+        national = _national_rate(index, deflator, lag, base_year, numerator) if lens == "national_rate" else None
         if level == "la":
-            la = frame.dropna(subset=["funding_gbp", "ehc_plans"])
-            out = _compute(la, la["area_code"].map(stable_units()), rates, index)
+            out = _la_level(frame, units, index, lens, national, base_year)
         else:
-            unit_rows = _compute(units, units["unit"], rates, index)
-            out = _sum_to_regions(unit_rows, areas)
+            out = _region_level(units, index, lens, national, base_year)
+        if lens == "national_rate":
+            out["base_area_code"] = ENGLAND_CODE
     out["level"] = level
-    out["area_name"] = out["area_code"].map(areas["area_name"])
+    out["lens"] = lens
+    out["area_name"] = out["area_code"].map(area_names(out["area_code"], areas))
     out["deflator"] = deflator
     out = _add_real_terms(out, index, deflator, prices)
     if area is not None:
         row = resolve_area(area, levels=(level,), parameter="area")
         out = out[out["area_code"] == row["area_code"]]
         if out.empty:
-            raise ParameterError("area", area, _no_data_reason(row, level, lag))
-    if level != "england" and la_base == "national":
-        out["base_year"] = out["base_year"] + " (England's rate)"
+            raise ParameterError("area", area, no_data_reason(row, lag))
     out["ehc_plans"] = out["ehc_plans"].round().astype("Int64")
+    out["january"] = out["january"].astype("Int64")
     return out.sort_values(["area_code", "financial_year"])[GAP_COLUMNS].reset_index(drop=True)
 
 
-def _no_data_reason(row: pd.Series, level: str, lag: int) -> str:
+def area_names(codes: pd.Series, areas: pd.DataFrame) -> dict[str, str]:
+    """Return code -> name for area codes and joined units ('Cumbria / Cumberland + Westmorland and Furness')."""
+    names = areas["area_name"].to_dict()
+    if any(code not in names for code in codes.unique()):
+        names.update(unit_names())
+    return names
+
+
+def first_council_year() -> str:
+    """Return the first financial year of the LA allocations in hand (the base year of the council lenses)."""
+    hnb = load("high_needs_block")
+    return min(hnb.loc[hnb["level"] == "la", "financial_year"], key=fy_start)
+
+
+def no_data_reason(row: pd.Series, lag: int) -> str:
     """Return why an area has no year with both funding and plans (for the error message)."""
-    funded = sorted(load("high_needs_block").query("area_code == @row.area_code")["financial_year"])
-    counted = sorted(load("ehcp").query("area_code == @row.area_code")["january"])
+    hnb, ehcp = load("high_needs_block"), load("ehcp")
+    funded = sorted(hnb.loc[hnb["area_code"] == row["area_code"], "financial_year"])
+    counted = sorted(ehcp.loc[ehcp["area_code"] == row["area_code"], "january"])
     if not funded:
-        return (f"an area with a DSG allocation: {row['area_name']} has none in the files in hand "
-                "(City of London and the Isles of Scilly are funded outside the DSG allocation files)")
+        return (f"an area with a DSG high needs block allocation: {row['area_name']} has none in the DSG "
+                "allocation files in hand")
     return (f"an area with funding and plans for the same year: {row['area_name']} has allocations for "
             f"{funded[0]}..{funded[-1]} but EHC plan counts for January {counted[0]}..{counted[-1]}, and lag {lag} "
             f"pairs a year with the January {'before it' if lag == 0 else 'inside it'}. Its predecessor's "
             f"history is in the harmonised unit (sendlib.funding.harmonised_gap) or try --lag 1")
-
-
-def _sum_to_regions(units: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
-    """Return region rows whose funding, plans and necessary funding are the sums over their LAs' units."""
-    region = units["unit"].map(lambda u: areas.loc[u.split("+")[0], "region_code"])
-    sums = units.assign(area_code=region).groupby(["area_code", "financial_year"]).agg(
-        funding_gbp=("funding_gbp", "sum"), ehc_plans=("ehc_plans", "sum"), necessary_gbp=("necessary_gbp", "sum"),
-        price=("price", "first"), base_year=("base_year", "min")).reset_index()
-    sums["actual_gbp"] = sums["funding_gbp"]
-    return _derived(sums)
 
 
 def harmonised_gap(deflator: str = "gdp", lag: int = 0, base_year: str | None = None, prices: str | None = None,
@@ -261,16 +345,19 @@ def harmonised_gap(deflator: str = "gdp", lag: int = 0, base_year: str | None = 
     units = unit_funding_and_plans(funding_and_plans("la", numerator, lag), lag)
     rates = _base_rates(units, index, base_year)
     out = _compute(units, units["unit"], rates, index).rename(columns={"unit": "area_code"})
-    out["level"], out["area_name"], out["deflator"] = "la", out["area_code"].map(unit_names()), deflator
+    out["level"], out["lens"], out["deflator"] = "la", "own_base", deflator
+    out["area_name"] = out["area_code"].map(unit_names())
     out = _add_real_terms(out, index, deflator, prices)
     out["ehc_plans"] = out["ehc_plans"].round().astype("Int64")
+    out["january"] = out["january"].astype("Int64")
     return out.sort_values(["area_code", "financial_year"])[GAP_COLUMNS].reset_index(drop=True)
 
 
 def cumulative_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return per area the gap summed from its base year to its latest year (GBP, cash and real terms)."""
+    """Return per area and lens the gap summed from its base year to its latest year (GBP, cash and real terms)."""
     usable = frame.dropna(subset=["gap_gbp"])
-    grouped = usable.groupby(["level", "area_code", "area_name", "base_year", "deflator", "prices"], dropna=False)
+    grouped = usable.groupby(["level", "area_code", "area_name", "lens", "base_year", "deflator", "prices"],
+                             dropna=False)
     out = grouped.agg(first_year=("financial_year", "min"), last_year=("financial_year", "max"),
                       cumulative_gap_gbp=("gap_gbp", "sum"), cumulative_gap_real_gbp=("gap_real_gbp", "sum"))
     return out.reset_index()
@@ -279,46 +366,50 @@ def cumulative_gap(frame: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------- sensitivity
 
 
-SENSITIVITY_VARIANTS: list[tuple[str, dict]] = [
-    ("Baseline: GDP deflator, January before the year, base 2015-16, HNB before deductions", {}),
-    ("CPIH instead of the GDP deflator", {"deflator": "cpih"}),
-    ("Cash terms (no deflator)", {"deflator": "none"}),
-    ("Plans of the January inside the year (lag 1)", {"lag": 1}),
-    ("Base year 2019-20", {"base_year": "2019-20"}),
-    ("HNB after deductions (base 2019-20, the first year with the split)", {"numerator": "after"}),
+#: (variant id, description, gap() options): the England model with each choice changed in turn.
+SENSITIVITY_VARIANTS: list[tuple[str, str, dict]] = [
+    ("baseline", "Baseline: GDP deflator, January before the year, base 2015-16, HNB before deductions", {}),
+    ("cpih", "CPIH instead of the GDP deflator", {"deflator": "cpih"}),
+    ("cash", "Cash terms (no deflator)", {"deflator": "none"}),
+    ("lag1", "Plans of the January inside the year (lag 1)", {"lag": 1}),
+    ("base_2019_20", "Base year 2019-20", {"base_year": "2019-20"}),
+    ("after_deductions", "HNB after deductions (base 2019-20, the first year with the split)", {"numerator": "after"}),
 ]
+SENSITIVITY_COLUMNS = ["variant_id", "variant", "financial_year", "actual_gbp", "necessary_gbp", "gap_gbp",
+                       "gap_real_gbp", "real_per_plan_index", "base_year", "deflator", "lag", "numerator", "prices",
+                       "gap_difference_from_baseline_gbp"]
 
 
-def sensitivity(year: str) -> pd.DataFrame:
-    """Return one row per model variant for England in one financial year: gap (GBP, cash and real) and index."""
+def sensitivity(year: str | None = None) -> pd.DataFrame:
+    """Return one row per model variant (and financial year, or one year) for England: gap (GBP) and index."""
     _check_year("year", year)
     rows = []
-    for description, options in SENSITIVITY_VARIANTS:
+    for variant_id, description, options in SENSITIVITY_VARIANTS:
         try:
             frame = gap("england", **options)
         except ParameterError:
             continue
-        match = frame[frame["financial_year"] == year]
-        if match.empty:
-            rows.append({"variant": description, "financial_year": year, **{c: np.nan for c in (
-                "actual_gbp", "necessary_gbp", "gap_gbp", "gap_real_gbp", "real_per_plan_index")},
-                "base_year": frame["base_year"].iloc[0], "deflator": options.get("deflator", "gdp"),
-                "lag": options.get("lag", 0), "numerator": options.get("numerator", "before"),
-                "prices": frame["prices"].iloc[0]})
-            continue
-        row = match.iloc[0]
-        rows.append({"variant": description, "financial_year": year, "actual_gbp": row["actual_gbp"],
-                     "necessary_gbp": row["necessary_gbp"], "gap_gbp": row["gap_gbp"],
-                     "gap_real_gbp": row["gap_real_gbp"], "real_per_plan_index": row["real_per_plan_index"],
-                     "base_year": row["base_year"], "deflator": row["deflator"], "lag": options.get("lag", 0),
-                     "numerator": options.get("numerator", "before"), "prices": row["prices"]})
+        years = [year] if year is not None else list(gap("england")["financial_year"])
+        for fy in years:
+            match = frame[frame["financial_year"] == fy]
+            row = match.iloc[0] if not match.empty else None
+            rows.append({"variant_id": variant_id, "variant": description, "financial_year": fy,
+                         **{c: (row[c] if row is not None else np.nan) for c in (
+                             "actual_gbp", "necessary_gbp", "gap_gbp", "gap_real_gbp", "real_per_plan_index")},
+                         "base_year": frame["base_year"].iloc[0], "deflator": options.get("deflator", "gdp"),
+                         "lag": options.get("lag", 0), "numerator": options.get("numerator", "before"),
+                         "prices": frame["prices"].iloc[0]})
     out = pd.DataFrame(rows)
-    baseline = out["gap_gbp"].iloc[0]
-    out["gap_difference_from_baseline_gbp"] = out["gap_gbp"] - baseline
-    return out
+    baseline = out[out["variant_id"] == "baseline"].set_index("financial_year")["gap_gbp"]
+    out["gap_difference_from_baseline_gbp"] = out["gap_gbp"] - out["financial_year"].map(baseline)
+    return out[SENSITIVITY_COLUMNS]
 
 
 # ----------------------------------------------------------------------------------------- projection
+
+PROJECTION_COLUMNS = ["level", "area_code", "area_name", "january", "financial_year", "ehc_plans_projected",
+                      "ehc_plans_low", "ehc_plans_high", "necessary_gbp", "necessary_low_gbp", "necessary_high_gbp",
+                      "prices", "annual_growth_pct", "fitted_januaries", "label"]
 
 
 def projection(level: str = "england", area: str | None = None, years_ahead: int = 2, fit_januaries: int = 6,
@@ -352,65 +443,11 @@ def projection(level: str = "england", area: str | None = None, years_ahead: int
         for january, (_, p) in zip(future.astype(int), predicted.iterrows(), strict=True):
             plans, low, high = math.exp(p["mean"]), math.exp(p["obs_ci_lower"]), math.exp(p["obs_ci_upper"])
             rows.append({"level": level, "area_code": code, "area_name": last["area_name"], "january": january,
-                         "financial_year": f"{january}-{(january + 1) % 100:02d}",
+                         "financial_year": fy_label(int(january)),
                          "ehc_plans_projected": plans, "ehc_plans_low": low, "ehc_plans_high": high,
                          "necessary_gbp": plans * rate_latest_prices, "necessary_low_gbp": low * rate_latest_prices,
                          "necessary_high_gbp": high * rate_latest_prices, "prices": last["prices"],
                          "annual_growth_pct": 100 * (math.exp(fit.params[1]) - 1),
                          "fitted_januaries": f"{history['january'].min()}-{history['january'].max()}",
                          "label": "projection"})
-    return pd.DataFrame(rows)
-
-
-# ----------------------------------------------------------------------------------------- command line
-
-
-def _format_table(frame: pd.DataFrame) -> str:
-    """Return the gap table as text: money in £m to one decimal, per plan to the pound, index to one decimal."""
-    def money(v: float) -> str:
-        return "n/a" if pd.isna(v) else f"{v / 1e6:,.1f}"
-
-    def pounds(v: float) -> str:
-        return "n/a" if pd.isna(v) else f"{v:,.0f}"
-
-    lines = []
-    for (code, name), group in frame.groupby(["area_code", "area_name"], sort=False):
-        first = group.iloc[0]
-        lines.append(f"\n{name} ({code}): base year {first['base_year']}, deflator {first['deflator']}, "
-                     f"real terms in {first['prices']} prices")
-        header = (f"{'year':8} {'EHC plans':>10} {'actual £m':>10} {'necessary £m':>13} {'gap £m':>9} "
-                  f"{'actual £/plan':>14} {'necessary £/plan':>17} {'index':>6} {'real gap £m':>12}")
-        lines.append(header)
-        for r in group.itertuples():
-            index = "n/a" if pd.isna(r.real_per_plan_index) else f"{r.real_per_plan_index:.1f}"
-            lines.append(f"{r.financial_year:8} {r.ehc_plans:>10,} {money(r.actual_gbp):>10} {money(r.necessary_gbp):>13} "
-                         f"{money(r.gap_gbp):>9} {pounds(r.actual_per_plan_gbp):>14} "
-                         f"{pounds(r.necessary_per_plan_gbp):>17} {index:>6} {money(r.gap_real_gbp):>12}")
-    return "\n".join(lines)
-
-
-def command_gap(args: argparse.Namespace) -> int:
-    """Print the gap table (or write the CSV in pounds, unrounded) for `sendlib gap`; return 0."""
-    frame = gap(level=args.level, area=args.area, deflator=args.deflator, lag=args.lag, base_year=args.base_year,
-                prices=args.prices, numerator=args.numerator, la_base=args.la_base)
-    if args.csv:
-        from sendlib.io import write_csv_atomic
-
-        write_csv_atomic(frame, args.csv)
-        print(f"Wrote {len(frame)} rows to {args.csv}", file=sys.stderr)
-        return 0
-    print("Necessary versus actual high needs funding (necessary = base-year funding per EHC plan, held constant "
-          "in real terms, times the plans counted in " + ("the January before" if args.lag == 0 else
-                                                            "the January inside") + " each year)")
-    print(_format_table(frame))
-    missing = frame[frame["necessary_gbp"].isna()]
-    if not missing.empty:
-        print(f"\nn/a: no {args.deflator.upper()} deflator published yet for "
-              + ", ".join(sorted(missing["financial_year"].unique())) + " (never estimated here)")
-    if args.level == "england":
-        national = load("national_series").set_index("financial_year")
-        statuses = national.loc[frame["financial_year"].unique(), "hnb_status"]
-        print("\nHigh needs block source by year: " + "; ".join(f"{fy} {s}" for fy, s in statuses.items()))
-    if args.level == "la" and args.la_base == "national":
-        print("\nLA base rate = England's (a simplification: LAs started from different funding per plan).")
-    return 0
+    return pd.DataFrame(rows, columns=PROJECTION_COLUMNS)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sendlib.data import load
 from sendlib.errors import InputFileError, ParameterError
 from sendlib.periods import existed_in_financial_year, is_fy_label
 
@@ -183,9 +184,20 @@ def _aliases(code: str, official: str) -> list[str]:
 
 def areas() -> pd.DataFrame:
     """Return the validated areas registry (areas.csv)."""
-    from sendlib.data import load
-
     return load("areas")
+
+
+def current_las(registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the registry rows of the LAs counted in the latest January (the current LAs), by code."""
+    registry = areas() if registry is None else registry
+    las = registry[registry["level"] == "la"]
+    return las[las["last_year"] == las["last_year"].max()].sort_values("area_code").reset_index(drop=True)
+
+
+def latest_january(registry: pd.DataFrame | None = None) -> int:
+    """Return the latest January any LA was counted (the year of the current LAs)."""
+    registry = areas() if registry is None else registry
+    return int(registry.loc[registry["level"] == "la", "last_year"].max())
 
 
 def _candidates(registry: pd.DataFrame) -> list[tuple[str, str]]:
@@ -257,10 +269,8 @@ def resolve_area(query: str, levels: Iterable[str] = ("la", "region", "england")
 def region_las(region_code: str, registry: pd.DataFrame | None = None, current_only: bool = False) -> pd.DataFrame:
     """Return the registry rows of the LAs in a region (all since 2015, or only those existing now)."""
     registry = areas() if registry is None else registry
-    las = registry[(registry["level"] == "la") & (registry["region_code"] == region_code)]
-    if current_only:
-        las = las[las["last_year"] == registry["last_year"].max()]
-    return las
+    las = current_las(registry) if current_only else registry[registry["level"] == "la"]
+    return las[las["region_code"] == region_code]
 
 
 # --------------------------------------------------------------------------------------- harmonise

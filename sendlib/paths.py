@@ -14,6 +14,11 @@ def processed_dir() -> Path:
     return Path(os.environ.get("SENDLIB_PROCESSED_DIR", REPO_ROOT / "data" / "processed"))
 
 
+def derived_dir() -> Path:
+    """Return the folder of committed derived tables (env SENDLIB_DERIVED_DIR overrides)."""
+    return Path(os.environ.get("SENDLIB_DERIVED_DIR", REPO_ROOT / "data" / "derived"))
+
+
 def raw_dir() -> Path:
     """Return the folder of official files as downloaded (git-ignored)."""
     return Path(os.environ.get("SENDLIB_RAW_DIR", REPO_ROOT / "data" / "raw"))

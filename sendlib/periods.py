@@ -52,3 +52,29 @@ def existed_in_financial_year(first_january: int, last_january: int, label: str)
     """
     start = fy_start(label)
     return first_january <= start + 1 <= last_january
+
+
+# ----------------------------------------------------------------------------- Safety Valve timing (one definition)
+# An agreement "of financial year 2022-23" was announced at the end of that year (February or March 2023). So the
+# January 2023 count is the last one taken before it, January 2024 the first one after it, and calendar-year
+# flows count as treated from 2023 (at least nine of its twelve months follow the agreement).
+
+
+def agreement_signed_year(cohort: str) -> int:
+    """Return the calendar year an SV agreement of financial year `cohort` was signed by (2023 for '2022-23')."""
+    return fy_start(cohort) + 1
+
+
+def last_january_before_agreement(cohort: str) -> int:
+    """Return the last January count taken before an agreement of financial year `cohort` (2023 for '2022-23')."""
+    return agreement_signed_year(cohort)
+
+
+def first_january_after_agreement(cohort: str) -> int:
+    """Return the first January count taken after an agreement of financial year `cohort` (2024 for '2022-23')."""
+    return agreement_signed_year(cohort) + 1
+
+
+def first_flow_year_after_agreement(cohort: str) -> int:
+    """Return the first calendar year of flows counted as after an agreement of `cohort` (2023 for '2022-23')."""
+    return agreement_signed_year(cohort)

@@ -15,17 +15,13 @@ not depend on `as_of`; only SV agreement years do.
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
 from sendlib.data import load
 from sendlib.errors import ParameterError
-from sendlib.geography import resolve_area
+from sendlib.geography import current_las, resolve_area
 from sendlib.periods import fy_start, is_fy_label
 
 SV_AGREEMENTS_ANNOUNCED = 38
@@ -49,7 +45,7 @@ GROUP_COLUMNS = ["area_code", "area_name", "region_code", "region_name", "group"
 # ----------------------------------------------------------------------------------------- membership
 
 
-def _programme_rows() -> pd.DataFrame:
+def programme_rows() -> pd.DataFrame:
     """Return programmes.csv with `primary` (confidence is not low) and `order` (agreement or tranche rank)."""
     rows = load("programmes")
     rows["primary"] = rows["confidence"] != "low"
@@ -63,39 +59,41 @@ def _check_as_of(as_of: str | None) -> None:
         raise ParameterError("as_of", as_of, "a financial year such as '2022-23'")
 
 
+STATUS_COLUMNS = ["area_code", "area_name", "programme", "cohort", "dfe_amount_gbp", "confidence", "primary",
+                  "counted_from", "counted_until", "source", "amount_source", "amount_note", "confidence_note",
+                  "notes"]
+
+
+def status_table() -> pd.DataFrame:
+    """Return every programme entry (one row per LA and programme), Safety Valve first, with `counted_from` (the
+    year a primary Safety Valve entry counts from) and `counted_until` (the Safety Valve year that ends a DBV
+    entry of an LA that moved to Safety Valve, e.g. Bracknell Forest and Bristol); money in GBP."""
+    rows = programme_rows()
+    sv = (rows["programme"] == "safety_valve") & rows["primary"]
+    first_sv = rows[sv].sort_values("order").groupby("area_code")["cohort"].first()
+    rows["counted_from"] = rows["cohort"].where(sv)
+    rows["counted_until"] = rows["area_code"].map(first_sv).where(rows["programme"] == "dbv")
+    rows = rows.assign(sv_first=rows["programme"] != "safety_valve").sort_values(["area_code", "sv_first", "cohort"])
+    out = rows[STATUS_COLUMNS].reset_index(drop=True)
+    for column in ("counted_from", "counted_until"):
+        out[column] = out[column].astype("string")
+    return out
+
+
 def status(area: str) -> list[dict[str, Any]]:
-    """Return the LA's programme entries (programme, cohort, dfe_amount_gbp in GBP, confidence, source, ...)."""
+    """Return the LA's programme entries (programme, cohort, dfe_amount_gbp in GBP, confidence, source, ...)
+    as dicts (see status_table), Safety Valve first; an empty list for an LA in neither programme."""
     row = resolve_area(area, levels=("la",))
-    rows = _programme_rows()
-    rows = rows[rows["area_code"] == row["area_code"]].sort_values(["programme", "order"])
-    sv_years = rows.loc[(rows["programme"] == "safety_valve") & rows["primary"], "cohort"].tolist()
-    out = []
-    for entry in rows.itertuples(index=False):
-        period = None
-        if entry.programme == "dbv" and sv_years:
-            period = f"counted as DBV until {sv_years[0]}, then Safety Valve"
-        elif entry.programme == "safety_valve":
-            period = f"counted as Safety Valve from {entry.cohort}" if entry.primary else \
-                "low confidence: shown apart, not in the primary groups"
-        out.append({
-            "programme": entry.programme, "programme_name": PROGRAMME_NAMES[entry.programme],
-            "cohort": entry.cohort, "dfe_amount_gbp": _int_or_none(entry.dfe_amount_gbp),
-            "confidence": entry.confidence, "source": entry.source,
-            "amount_source": _str_or_none(entry.amount_source), "amount_note": _str_or_none(entry.amount_note),
-            "confidence_note": _str_or_none(entry.confidence_note), "notes": _str_or_none(entry.notes),
-            "primary": bool(entry.primary), "period": period,
-        })
-    return sorted(out, key=lambda d: (d["programme"] != "safety_valve", d["cohort"]))
+    table = status_table()
+    entries = table[table["area_code"] == row["area_code"]]
+    return [{k: _plain(v) for k, v in entry.items()} for entry in entries.to_dict("records")]
 
 
-def _int_or_none(value: object) -> int | None:
-    """Return value as an int, or None where it is missing."""
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def _str_or_none(value: object) -> str | None:
-    """Return value as a str, or None where it is missing."""
-    return None if value is None or pd.isna(value) else str(value)
+def _plain(value: object) -> object:
+    """Return a table value as a plain Python value (None where missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 # ----------------------------------------------------------------------------------------- deficits
@@ -119,13 +117,6 @@ def latest_balance(as_of: str | None = None) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------- groups
-
-
-def current_las() -> pd.DataFrame:
-    """Return the areas rows of the LAs counted in the latest January (the current LAs)."""
-    areas = load("areas")
-    las = areas[areas["level"] == "la"]
-    return las[las["last_year"] == las["last_year"].max()].reset_index(drop=True)
 
 
 def _assign(code: str, entries: pd.DataFrame, balance: dict[str, pd.Series], as_of: str | None) -> dict:
@@ -160,16 +151,8 @@ def groups(as_of: str | None = None) -> pd.DataFrame:
     used for the two 'Other' groups: the latest year with data up to as_of).
     """
     _check_as_of(as_of)
-    out = _groups(as_of).copy()
-    out.attrs["coverage"] = coverage_statement(out)
-    return out
-
-
-@lru_cache(maxsize=8)
-def _groups(as_of: str | None) -> pd.DataFrame:
-    """Return the groups frame for one as_of (cached per process; callers copy it)."""
     las = current_las()
-    programmes = _programme_rows()
+    programmes = programme_rows()
     by_area = dict(list(programmes.groupby("area_code")))
     empty = programmes.iloc[0:0]
     balance = {r["area_code"]: r for _, r in latest_balance(as_of).iterrows()}
@@ -206,52 +189,32 @@ def programme_group_order() -> list[str]:
 # ----------------------------------------------------------------------------------------- coverage
 
 
-def coverage_statement(frame: pd.DataFrame | None = None) -> str:
-    """Return the sentence that states how many of the announced SV agreements and DBV LAs are identified.
-
-    Given a `groups()` frame, it also states how many current LAs each group holds and which DSG balance
-    year and measure the 'Other' groups rest on.
-    """
-    programmes = _programme_rows()
-    sv = programmes[(programmes["programme"] == "safety_valve") & programmes["primary"]]
-    low = programmes[~programmes["primary"]]
-    dbv = programmes[programmes["programme"] == "dbv"]
-    by_cohort = "; ".join(f"{c}: {int((sv['cohort'] == c).sum())} of {n}" for c, n in SV_ANNOUNCED_BY_COHORT.items())
-    by_tranche = "; ".join(f"{t}: {int((dbv['cohort'] == t).sum())} of {n}"
-                           for t, n in DBV_ANNOUNCED_BY_TRANCHE.items())
-    text = (f"{len(sv)} of the {SV_AGREEMENTS_ANNOUNCED} Safety Valve agreements ({by_cohort}) and "
-            f"{_dbv_las_identified(programmes)} of the {DBV_LAS_ANNOUNCED} DBV LAs ({by_tranche}) are identified")
-    medium = programmes[programmes["confidence"] == "medium"]
-    if len(medium):
-        text += f"; {len(medium)} of these entries have medium confidence (cohort or tranche inferred)"
-    if len(low):
-        names = ", ".join(sorted(low["area_name"]))
-        text += f"; {len(low)} further Safety Valve candidate(s) of low confidence ({names}) are shown apart"
-    if frame is not None:
-        text += ". " + _group_counts_sentence(frame)
-    return text
+COVERAGE_COLUMNS = ["programme", "cohort", "identified", "announced", "medium_confidence", "low_confidence",
+                    "low_confidence_names"]
 
 
-def _dbv_las_identified(programmes: pd.DataFrame) -> int:
-    """Return the number of DBV names identified (Cumberland and Westmorland and Furness count apart, as on DfE's lists)."""
-    dbv = programmes[programmes["programme"] == "dbv"]
-    return int(dbv["area_code"].nunique())
-
-
-def _group_counts_sentence(frame: pd.DataFrame) -> str:
-    """Return 'Of N current LAs: ...' with the count per group and the DSG balance basis of the Other groups."""
-    counts = frame["group"].value_counts()
-    parts = [f"{g} {int(counts[g])}" for g in group_order() if g in counts.index]
-    text = f"Of {len(frame)} current LAs: " + ", ".join(parts)
-    other = frame.dropna(subset=["deficit_measure"])
-    if not other.empty:
-        basis = other.groupby(["deficit_financial_year", "deficit_measure"]).size()
-        text += ("; 'Other' groups by the latest DSG cumulative balance held (positive = deficit): "
-                 + ", ".join(f"{fy} {m} for {n} LA(s)" for (fy, m), n in basis.items()))
-    unknown = frame[frame["group"] == DEFICIT_UNKNOWN]
-    if not unknown.empty:
-        text += f"; no balance data for {', '.join(unknown['area_name'])}"
-    return text
+def coverage() -> pd.DataFrame:
+    """Return per programme and cohort (and 'all'): entries identified against those announced (counts), how many
+    have medium confidence, and the low-confidence candidates kept apart (count and names)."""
+    programmes = programme_rows()
+    rows = []
+    for programme, announced in (("safety_valve", SV_ANNOUNCED_BY_COHORT), ("dbv", DBV_ANNOUNCED_BY_TRANCHE)):
+        entries = programmes[programmes["programme"] == programme]
+        firm = entries[entries["primary"]]
+        low = entries[~entries["primary"]]
+        for cohort, count in [*announced.items(), ("all", sum(announced.values()))]:
+            if cohort != "all":
+                here, low_here = firm[firm["cohort"] == cohort], low[low["cohort"] == cohort]
+            else:
+                here, low_here = firm, low
+            identified = int(here["area_code"].nunique()) if programme == "dbv" else len(here)
+            rows.append({"programme": programme, "cohort": cohort, "identified": identified,
+                         "announced": SV_AGREEMENTS_ANNOUNCED if (programme, cohort) == ("safety_valve", "all")
+                         else DBV_LAS_ANNOUNCED if (programme, cohort) == ("dbv", "all") else count,
+                         "medium_confidence": int((here["confidence"] == "medium").sum()),
+                         "low_confidence": len(low_here),
+                         "low_confidence_names": "; ".join(sorted(low_here["area_name"])) or None})
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
 # ----------------------------------------------------------------------------------------- overview
@@ -266,7 +229,7 @@ def overview() -> pd.DataFrame:
     Low-confidence entries are counted apart (`low_confidence_las`) and not in the programme columns.
     """
     areas = load("areas").set_index("area_code")
-    rows = _programme_rows()
+    rows = programme_rows()
     rows["region_code"] = rows["area_code"].map(areas["region_code"])
     regions = areas[areas["level"] == "region"].sort_index()
     out = []
@@ -283,135 +246,4 @@ def overview() -> pd.DataFrame:
         low = here[~here["primary"]]
         record["low_confidence_las"] = "; ".join(f"{r.area_name} (SV {r.cohort}?)" for r in low.itertuples())
         out.append(record)
-    frame = pd.DataFrame(out)
-    frame.attrs["coverage"] = coverage_statement()
-    return frame
-
-
-# ----------------------------------------------------------------------------------------- `sendlib la`
-
-
-def la_record(area: str) -> dict[str, Any]:
-    """Return the `sendlib la --json` object: area_code, area_name, region_name, programmes, headline."""
-    from sendlib.headline import la_headline
-
-    row = resolve_area(area, levels=("la",), parameter="QUERY")
-    entries = status(row["area_code"])
-    keys = ("programme", "cohort", "dfe_amount_gbp", "confidence", "source")
-    return {"area_code": str(row["area_code"]), "area_name": str(row["area_name"]),
-            "region_name": _str_or_none(row["region_name"]),
-            "programmes": [{k: e[k] for k in keys} for e in entries],
-            "headline": la_headline(str(row["area_code"]))}
-
-
-def _money(value: float | None) -> str:
-    """Return GBP as '£12.3m' (or '£950k' under a million; 'n/a' if missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if value == 0:
-        return "£0"
-    if abs(value) >= 1e6:
-        return f"{'-' if value < 0 else ''}£{abs(value) / 1e6:,.1f}m"
-    return f"{'-' if value < 0 else ''}£{abs(value) / 1e3:,.0f}k"
-
-
-def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
-    """Return a number with thousands separators (or 'n/a')."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:,.{digits}f}{suffix}"
-
-
-def format_la(record: dict[str, Any]) -> str:
-    """Return the readable `sendlib la` text for one LA record (from la_record)."""
-    h = record["headline"]
-    row = resolve_area(record["area_code"], levels=("la",))
-    lines = [record["area_name"], f"  Codes: {row['area_code']} (DfE 3-digit), {row['ons_code']} (ONS)",
-             f"  Region: {record['region_name'] or 'n/a'}"]
-    if h.get("abolished_note"):
-        lines.append(f"  {h['abolished_note']}")
-    lines.append("Programme status")
-    entries = status(record["area_code"])
-    if not entries:
-        lines.append("  Not in Safety Valve or Delivering Better Value (in the entries identified so far)")
-    for e in entries:
-        cohort = f"agreement {e['cohort']}" if e["programme"] == "safety_valve" else e["cohort"]
-        amount = (f"DfE {_money(e['dfe_amount_gbp'])} committed" if e["dfe_amount_gbp"] is not None
-                  else f"DfE amount not known{' (' + e['amount_note'] + ')' if e['amount_note'] else ''}")
-        lines.append(f"  {e['programme_name']}, {cohort}: {amount}; confidence {e['confidence']}")
-        if e["period"]:
-            lines.append(f"    {e['period']}")
-        lines.append(f"    source: {e['source']}")
-        if e["dfe_amount_gbp"] is not None and e["amount_source"]:
-            lines.append(f"    amount source: {e['amount_source']}")
-    if h.get("comparison_group"):
-        primary = "" if h.get("comparison_group_primary") else " (not in the primary comparison groups)"
-        lines.append(f"  Comparison group: {h['comparison_group']}{primary}")
-    lines.append("Headline numbers")
-    lines.extend("  " + line for line in headline_lines(h))
-    lines.append("Coverage: " + coverage_statement() + ".")
-    return "\n".join(lines)
-
-
-def headline_lines(h: dict[str, Any]) -> list[str]:
-    """Return the readable lines of a la_headline dict (EHC plans, funding per plan, gap, deficit)."""
-    lines = []
-    if h.get("ehc_plans_latest") is not None:
-        lines.append(f"EHC plans, January {h['ehc_plans_january']}: {_number(h['ehc_plans_latest'])}")
-    if h.get("growth_since_2015_pct") is not None:
-        lines.append(f"Growth since January 2015: {h['growth_since_2015_pct']:+,.0f}% ({h['growth_since_2015_basis']})")
-    if h.get("ehc_plans_per_1000_aged_0_25") is not None:
-        lines.append(f"EHC plans per 1,000 aged 0-25: {h['ehc_plans_per_1000_aged_0_25']:.1f} (January 2024 plans, "
-                     f"mid-2023 population; England {h['england_ehc_plans_per_1000_aged_0_25']:.1f})")
-    if h.get("hnb_per_plan_gbp") is None and h.get("hnb_gbp") is not None:
-        lines.append(f"High needs block {h['hnb_financial_year']}: {_money(h['hnb_gbp'])} (per plan: n/a)")
-    if h.get("hnb_per_plan_gbp") is not None:
-        lines.append(f"High needs block {h['hnb_financial_year']}: {_money(h['hnb_gbp'])} = "
-                     f"£{h['hnb_per_plan_gbp']:,.0f} per plan (plans of January {h['hnb_plans_january']}); "
-                     f"real funding per plan {h['real_per_plan_index']:.1f} (base year {h['gap_base_year']} = 100)")
-    if h.get("gap_gbp") is not None:
-        lines.append(f"Funding gap {h['gap_financial_year']}: {_money(h['gap_gbp'])}; cumulative "
-                     f"{h['gap_base_year']} to {h['gap_financial_year']}: {_money(h['gap_cumulative_gbp'])} cash "
-                     f"({_money(h['gap_cumulative_real_gbp'])} in {h['gap_prices']} prices, {h['gap_deflator']} "
-                     f"deflator); gap = funding needed to hold {h['gap_base_year']} real funding per plan, minus the "
-                     "high needs block (positive = shortfall)")
-    elif h.get("gap_note"):
-        lines.append(f"Funding gap: n/a ({h['gap_note']})")
-    if h.get("deficit_gbp") is not None:
-        word = "deficit" if h["deficit_gbp"] > 0 else "surplus" if h["deficit_gbp"] < 0 else "balance (nil)"
-        share = (f", {h['deficit_pct_of_hnb']:.0f}% of the {h['deficit_financial_year']} high needs block"
-                 if h.get("deficit_pct_of_hnb") is not None and h["deficit_gbp"] > 0 else "")
-        lines.append(f"DSG cumulative {word}, end {h['deficit_financial_year']}: {_money(abs(h['deficit_gbp']))}{share} "
-                     f"(status {h['deficit_status']}: s251 line 1.9.3 as derived by a third party)")
-    if h.get("dsg_balance_pct_of_dsg_income") is not None:
-        lines.append(f"DSG cumulative balance, end {h['dsg_balance_pct_financial_year']}: "
-                     f"{h['dsg_balance_pct_of_dsg_income']:+.2f}% of DSG income (positive = deficit; status "
-                     f"{h['dsg_balance_pct_status']})")
-    if h.get("deficit_gbp") is None and h.get("dsg_balance_pct_of_dsg_income") is None:
-        lines.append("DSG deficit: not known (no balance in the files in hand)")
-    return lines
-
-
-def _jsonable(value: Any) -> Any:
-    """Return value with NaN/NA as None and numpy numbers as Python numbers (for json.dumps)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or value is pd.NA:
-        return None
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def command_la(args: argparse.Namespace) -> int:
-    """Print the LA's programme status and headline numbers (or one JSON object with --json); return 0."""
-    record = _jsonable(la_record(args.query))
-    if args.json:
-        print(json.dumps(record, indent=2, ensure_ascii=False))
-    else:
-        print(format_la(record))
-    return 0
+    return pd.DataFrame(out)

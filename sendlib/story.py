@@ -1,68 +1,50 @@
-"""What each report says: the findings, tables and briefing answers for England, a region and an LA,
-computed here so that the notebooks only present them. Every number comes from the processed tables
-through sendlib's models; every sentence names its year, unit and base."""
+"""What each report says: the findings, tables and briefing answers for England, a region and an LA, read from
+the derived tables (data/derived) and worded here, so that the notebooks and the CLI only present them. Nothing
+here fits a model: every number is a row of a derived or processed table, and every sentence names its year,
+unit and base (the lens that produced it).
+"""
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
-from sendlib import compare, funding, programmes
-from sendlib.data import load, read_manifest
-from sendlib.errors import ParameterError
+from sendlib import formatting as fmt
+from sendlib.data import load, modified_tables, read_manifest
+from sendlib.display import Column, ReportTable
 from sendlib.geography import ENGLAND_CODE, resolve_area
-from sendlib.headline import la_headline
+from sendlib.periods import fy_start, last_january_before_agreement
 
 SOURCE_SEN2 = "DfE, Education, health and care plans (SEN2)"
 SOURCE_DSG = "ESFA/DfE DSG allocations"
 SOURCE_NATIONAL = "DfE written answers UIN 129210, 195389, 12849 and the 2023-24 DSG allocations"
 SOURCE_ONS = "ONS GDP deflator (YBGB)"
+SOURCE_PROGRAMMES = "programme lists compiled from gov.uk and council sources"
+PROGRAMME_NAMES = {"safety_valve": "Safety Valve", "dbv": "Delivering Better Value (DBV)"}
+LENS_WORDS = {
+    "own_base": "its own first-year funding per plan, held in real terms",
+    "national_rate": "England's 2015-16 funding per plan (held in real terms)",
+    "area_rate": "its own funding per plan in its own first year, held in real terms",
+}
+
+# kept for callers of the old names
+gbp = fmt.money
+pounds = fmt.pounds
 
 
-# ----------------------------------------------------------------------------------------- formatting
+def number(value: object, digits: int = 0, suffix: str = "") -> str:
+    """Return a number with separators to `digits` decimals ('n/a' if missing)."""
+    return fmt.number(value, digits, suffix)
 
 
-def gbp(value: float | None, digits: int = 1) -> str:
-    """Return money as '£6.4bn', '£77.8m' or '£950k' ('n/a' if missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    value = abs(float(value))
-    if value >= 1e9:
-        return f"{sign}£{value / 1e9:,.{digits}f}bn"
-    if value >= 1e6:
-        return f"{sign}£{value / 1e6:,.{digits}f}m"
-    if value >= 1e3:
-        return f"{sign}£{value / 1e3:,.0f}k"
-    return f"{sign}£{value:,.0f}"
-
-
-def pounds(value: float | None) -> str:
-    """Return money to the pound: '£21,846' ('n/a' if missing)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{'-' if value < 0 else ''}£{abs(float(value)):,.0f}"
-
-
-def number(value: float | None, digits: int = 0, suffix: str = "") -> str:
-    """Return a number with thousands separators ('n/a' if missing)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{float(value):,.{digits}f}{suffix}"
-
-
-def percent_change(new: float, old: float) -> float:
-    """Return the percentage change from old to new (%)."""
-    return (float(new) / float(old) - 1) * 100
+percent_change = fmt.change_between
 
 
 # ----------------------------------------------------------------------------------------- shared pieces
 
 
-@lru_cache(maxsize=1)
 def years_in_hand() -> dict[str, str]:
     """Return the years the tables cover: LA allocations (first, last), latest January, deflator gap, deficit year."""
     hnb = load("high_needs_block").query("level == 'la'")["financial_year"]
@@ -94,41 +76,39 @@ def area(code: str, level: str) -> pd.Series:
     return resolve_area(code, levels=(level,), parameter=level)
 
 
-@lru_cache(maxsize=1)
 def report_prices() -> str:
-    """Return the financial year whose prices every real-terms figure in the reports uses (latest deflator year)."""
-    return compare.latest_prices()
+    """Return the financial year whose prices every real-terms figure uses (the derived tables' price year)."""
+    return str(load("gap")["prices"].iloc[0])
 
 
-@lru_cache(maxsize=8)
-def _gap(level: str, prices: str | None = None, base_year: str | None = None) -> pd.DataFrame:
-    """Return the funding model for a level in report prices (cached; the LA model is the headline module's)."""
-    if level == "la" and prices is None and base_year is None:
-        from sendlib.headline import _la_gap
-
-        return _la_gap()[0]
-    return funding.gap(level, prices=prices or report_prices(), base_year=base_year)
+def gap_for(code: str, level: str, lens: str = "own_base") -> pd.DataFrame:
+    """Return the funding model rows of one area under one lens (GBP; real terms in report prices)."""
+    gap = load("gap")
+    rows = gap[(gap["level"] == level) & (gap["area_code"] == code) & (gap["lens"] == lens)]
+    return rows.sort_values("financial_year").reset_index(drop=True)
 
 
-def gap_for(code: str, level: str) -> pd.DataFrame:
-    """Return the funding model rows of one area (GBP; real terms in report prices)."""
-    return _gap(level)[lambda f: f["area_code"] == code].reset_index(drop=True)
+def gap_summary_for(code: str, level: str, lens: str = "own_base") -> pd.Series | None:
+    """Return the area's gap summary row under one lens (base, latest year, cumulative gap), or None."""
+    summary = load("gap_summary")
+    rows = summary[(summary["level"] == level) & (summary["area_code"] == code) & (summary["lens"] == lens)]
+    return rows.iloc[0] if not rows.empty else None
 
 
-def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the model rows as a display table: £m to one decimal, per plan to the pound, index to one decimal."""
-    prices = frame["prices"].iloc[0]
-    return pd.DataFrame({
-        "Financial year": frame["financial_year"],
-        "EHC plans (January before)": frame["ehc_plans"].map(number),
-        "Actual £m": frame["actual_gbp"].map(lambda v: number(v / 1e6, 1)),
-        "Necessary £m": frame["necessary_gbp"].map(lambda v: number(v / 1e6, 1)),
-        "Gap £m": frame["gap_gbp"].map(lambda v: number(v / 1e6, 1)),
-        f"Gap £m, {prices} prices": frame["gap_real_gbp"].map(lambda v: number(v / 1e6, 1)),
-        "Actual £ per plan": frame["actual_per_plan_gbp"].map(pounds),
-        "Necessary £ per plan": frame["necessary_per_plan_gbp"].map(pounds),
-        "Real per-plan index": frame["real_per_plan_index"].map(lambda v: number(v, 1)),
-    })
+def gap_table(frame: pd.DataFrame, name: str = "gap") -> ReportTable:
+    """Return the model rows as a report table (money as £m/£bn, per plan to the pound, index to one decimal)."""
+    prices = frame["prices"].iloc[0] if not frame.empty else report_prices()
+    return ReportTable([
+        Column("Financial year", frame["financial_year"].tolist()),
+        Column("EHC plans (January before)", frame["ehc_plans"].tolist(), fmt.count),
+        Column("Actual", frame["actual_gbp"].tolist(), fmt.money),
+        Column("Necessary", frame["necessary_gbp"].tolist(), fmt.money),
+        Column("Gap", frame["gap_gbp"].tolist(), fmt.money),
+        Column(f"Gap, {prices} prices", frame["gap_real_gbp"].tolist(), fmt.money),
+        Column("Actual £ per plan", frame["actual_per_plan_gbp"].tolist(), fmt.pounds),
+        Column("Necessary £ per plan", frame["necessary_per_plan_gbp"].tolist(), fmt.pounds),
+        Column("Real per-plan index", frame["real_per_plan_index"].tolist(), fmt.index),
+    ], rows=frame, name=name)
 
 
 def chart_frame(frame: pd.DataFrame, real: bool = False) -> pd.DataFrame:
@@ -143,9 +123,55 @@ def latest_complete(frame: pd.DataFrame) -> pd.Series:
     return frame.dropna(subset=["necessary_gbp"]).iloc[-1]
 
 
-def coverage() -> str:
-    """Return the sentence that says how many SV agreements and DBV LAs are identified."""
-    return programmes.coverage_statement() + "."
+def coverage(with_groups: bool = False) -> str:
+    """Return the sentence that says how many SV agreements and DBV LAs are identified (and, with_groups, how
+    many current LAs each comparison group holds)."""
+    table = load("programme_coverage").set_index(["programme", "cohort"])
+    sv_all, dbv_all = table.loc[("safety_valve", "all")], table.loc[("dbv", "all")]
+    by_cohort = "; ".join(f"{c}: {int(r.identified)} of {int(r.announced)}" for (p, c), r in table.iterrows()
+                          if p == "safety_valve" and c != "all")
+    by_tranche = "; ".join(f"{c}: {int(r.identified)} of {int(r.announced)}" for (p, c), r in table.iterrows()
+                           if p == "dbv" and c != "all")
+    text = (f"{int(sv_all.identified)} of the {int(sv_all.announced)} Safety Valve agreements ({by_cohort}) and "
+            f"{int(dbv_all.identified)} of the {int(dbv_all.announced)} DBV LAs ({by_tranche}) are identified")
+    medium = int(sv_all.medium_confidence) + int(dbv_all.medium_confidence)
+    if medium:
+        text += f"; {medium} of these entries have medium confidence (cohort or tranche inferred)"
+    if int(sv_all.low_confidence):
+        names = ", ".join(str(sv_all.low_confidence_names).split("; "))
+        text += (f"; {int(sv_all.low_confidence)} further Safety Valve candidate(s) of low confidence ({names}) "
+                 "are shown apart")
+    if with_groups:
+        text += ". " + group_counts_sentence()
+    return text + "."
+
+
+def group_counts_sentence() -> str:
+    """Return 'Of N current LAs: ...' with the count per group and the DSG balance basis of the Other groups."""
+    groups = load("groups")
+    counts = groups["group"].value_counts()
+    order = load("group_summary").query("grouping == 'cohort'").drop_duplicates("group").sort_values("group_rank")
+    ordered = [g for g in order["group"] if g in counts.index] + sorted(set(counts.index) - set(order["group"]))
+    text = f"Of {len(groups)} current LAs: " + ", ".join(f"{g} {int(counts[g])}" for g in ordered)
+    other = groups.dropna(subset=["deficit_measure"])
+    if not other.empty:
+        basis = other.groupby(["deficit_financial_year", "deficit_measure"]).size()
+        text += ("; 'Other' groups by the latest DSG cumulative balance held (positive = deficit): "
+                 + ", ".join(f"{fy} {m} for {n} LA(s)" for (fy, m), n in basis.items()))
+    unknown = groups[groups["group"] == "Other: deficit unknown"]
+    if not unknown.empty:
+        text += f"; no balance data for {', '.join(unknown['area_name'])}"
+    return text
+
+
+def modified_data_warning() -> str | None:
+    """Return a warning naming the tables that differ from their manifest (allowed by the researcher), or None."""
+    tables = modified_tables()
+    if not tables:
+        return None
+    return ("**These figures use data that differ from the published build** (" + ", ".join(tables)
+            + " changed after they were built, allowed with --allow-modified-data). Do not share them as sendlib's "
+            "figures.")
 
 
 # ----------------------------------------------------------------------------------------- England
@@ -153,144 +179,210 @@ def coverage() -> str:
 
 def england_findings() -> list[str]:
     """Return the England report's key findings, each a sentence with its year, unit and base."""
-    model = _gap("england")
+    model = gap_for(ENGLAND_CODE, "england")
     base, last = model.iloc[0], latest_complete(model)
-    cumulative = model.dropna(subset=["gap_real_gbp"])["gap_real_gbp"].sum()
-    ehcp = load("ehcp").query("level == 'england'").set_index("january")["ehc_plans"]
+    summary = gap_summary_for(ENGLAND_CODE, "england")
+    ehcp = load("ehcp").query("level == 'england'").dropna(subset=["ehc_plans"]).set_index("january")["ehc_plans"]
     first_j, last_j = int(ehcp.index.min()), int(ehcp.index.max())
-    national = load("national_series").set_index("financial_year")
+    national = load("national_series").dropna(subset=["hnb_gbp"]).set_index("financial_year")
     newest = national.index[-1]
     return [
-        f"In {last['financial_year']} the high needs block was {gbp(last['actual_gbp'])}. Holding "
-        f"{base['financial_year']} funding per EHC plan ({pounds(base['actual_per_plan_gbp'])}) constant in real "
-        f"terms for the {number(last['ehc_plans'])} plans of January {last['financial_year'][:4]} would have "
-        f"needed {gbp(last['necessary_gbp'])}: a gap of {gbp(last['gap_gbp'])}.",
+        f"In {last['financial_year']} the high needs block was {fmt.money(last['actual_gbp'])}. Holding "
+        f"{base['financial_year']} funding per EHC plan ({fmt.pounds(base['actual_per_plan_gbp'])}) constant in real "
+        f"terms for the {fmt.count(last['ehc_plans'])} plans of January {int(last['january'])} would have "
+        f"needed {fmt.money(last['necessary_gbp'])}: a gap of {fmt.money(last['gap_gbp'])}.",
         f"Real funding per plan in {last['financial_year']} was {last['real_per_plan_index']:.0f}% of its "
-        f"{base['financial_year']} level ({pounds(last['actual_per_plan_gbp'])} against "
-        f"{pounds(last['necessary_per_plan_gbp'])}, GDP deflator).",
-        f"EHC plans rose {percent_change(ehcp[last_j], ehcp[first_j]):.0f}% from January {first_j} to January "
-        f"{last_j} ({number(ehcp[first_j])} to {number(ehcp[last_j])}); the high needs block rose "
-        f"{percent_change(national.loc[newest, 'hnb_gbp'], national.iloc[0]['hnb_gbp']):.0f}% in cash from "
+        f"{base['financial_year']} level ({fmt.pounds(last['actual_per_plan_gbp'])} against "
+        f"{fmt.pounds(last['necessary_per_plan_gbp'])}, GDP deflator).",
+        f"EHC plans rose {fmt.change_between(ehcp[last_j], ehcp[first_j]):.0f}% from January {first_j} to January "
+        f"{last_j} ({fmt.count(ehcp[first_j])} to {fmt.count(ehcp[last_j])}); the high needs block rose "
+        f"{fmt.change_between(national.loc[newest, 'hnb_gbp'], national.iloc[0]['hnb_gbp']):.0f}% in cash from "
         f"{national.index[0]} to {newest}.",
         f"Added up from {base['financial_year']} to {last['financial_year']}, the shortfall comes to "
-        f"{gbp(cumulative)} in {last['prices']} prices.",
+        f"{fmt.money(summary['cumulative_gap_real_gbp'])} in {last['prices']} prices.",
     ]
 
 
-def national_sources_table() -> pd.DataFrame:
+def gap_chart_title(model: pd.DataFrame, real: bool = False) -> str:
+    """Return the England gap chart's title: the latest gap (cash), or how the real-terms shortfall grew."""
+    base, last = model.iloc[0], latest_complete(model)
+    if not real:
+        return f"High needs funding was {fmt.money(last['gap_gbp'])} short of need in {last['financial_year']}"
+    return (f"In {last['prices']} prices the shortfall grew from nothing in {base['financial_year']} to "
+            f"{fmt.money(last['gap_real_gbp'])} in {last['financial_year']}")
+
+
+def index_title(model: pd.DataFrame) -> str:
+    """Return the real per-plan index chart's title (the latest index against the base year)."""
+    base, last = model.iloc[0], latest_complete(model)
+    return (f"Real funding per EHC plan fell to {last['real_per_plan_index']:.0f}% of its "
+            f"{base['financial_year']} level by {last['financial_year']}")
+
+
+def growth_frame(model: pd.DataFrame) -> pd.DataFrame:
+    """Return financial_year, plans (count, January before) and funding (GBP, cash) for the growth index chart."""
+    rows = model.dropna(subset=["actual_gbp", "ehc_plans"])
+    return pd.DataFrame({"financial_year": rows["financial_year"], "plans": rows["ehc_plans"].astype(float),
+                         "funding": rows["actual_gbp"]}).reset_index(drop=True)
+
+
+def growth_title(growth: pd.DataFrame) -> str:
+    """Return the growth chart's title: EHC plans' and cash funding's growth over the years shown (%)."""
+    first, last = growth.iloc[0], growth.iloc[-1]
+    return (f"EHC plans grew {fmt.change_between(last['plans'], first['plans']):.0f}% and cash funding "
+            f"{fmt.change_between(last['funding'], first['funding']):.0f}% from {first['financial_year']} to "
+            f"{last['financial_year']}")
+
+
+def region_index_title(index: pd.DataFrame, name: str) -> str:
+    """Return the region's index chart title: its latest real per-plan index against England's on the same base."""
+    latest = index.dropna(subset=["index"])["financial_year"].max()
+    ends = index[index["financial_year"] == latest].set_index("group")["index"]
+    base = index["financial_year"].min()
+    return (f"Real funding per plan in {latest}: {ends[name]:.0f}% of its {base} level in {name}, "
+            f"{ends['England']:.0f}% in England")
+
+
+def ranking_titles(ranking: pd.DataFrame, name: str) -> tuple[str, str]:
+    """Return the titles of the region's two ranked charts: lowest real per-plan index, fastest plan growth."""
+    lowest = ranking.sort_values("real_per_plan_index").iloc[0]
+    fastest = ranking.sort_values("growth_since_2015", ascending=False).iloc[0]
+    base = years_in_hand()["la_first"]
+    return (f"{lowest['area_name']} had the lowest real funding per plan in {name}: "
+            f"{lowest['real_per_plan_index']:.0f}% of its {base} level",
+            f"EHC plans in {fastest['area_name']} grew fastest in {name}: up {fastest['growth_since_2015']:.0f}% "
+            "since 2015")
+
+
+def national_sources_table() -> ReportTable:
     """Return England's high needs block by year with its status and source (for the report's caveats)."""
     national = load("national_series")
-    return pd.DataFrame({"Financial year": national["financial_year"],
-                         "High needs block": national["hnb_gbp"].map(gbp),
-                         "Status": national["hnb_status"], "Source": national["hnb_source"]})
+    return ReportTable([Column("Financial year", national["financial_year"].tolist()),
+                        Column("High needs block", national["hnb_gbp"].tolist(), fmt.money),
+                        Column("Status", national["hnb_status"].tolist()),
+                        Column("Source", national["hnb_source"].tolist())],
+                       rows=national, name="england-high-needs-block-sources", text_only=True)
 
 
-@lru_cache(maxsize=16)
-def sensitivity_table(year: str) -> pd.DataFrame:
+def sensitivity_rows(year: str) -> pd.DataFrame:
+    """Return the sensitivity table's rows for one financial year (England; GBP)."""
+    table = load("sensitivity")
+    return table[table["financial_year"] == year].reset_index(drop=True)
+
+
+def sensitivity_table(year: str) -> ReportTable:
     """Return the "how much does the choice matter" table for England in one year."""
-    table = funding.sensitivity(year)
-    return pd.DataFrame({"Variant": table["variant"], "Base year": table["base_year"],
-                         "Gap (cash)": table["gap_gbp"].map(gbp),
-                         "Gap (real terms)": [f"{gbp(v)} ({p})" if p != "cash" else gbp(v)
-                                              for v, p in zip(table["gap_real_gbp"], table["prices"], strict=True)],
-                         "Real per-plan index": table["real_per_plan_index"].map(lambda v: number(v, 1)),
-                         "Difference from baseline": table["gap_difference_from_baseline_gbp"].map(gbp)})
+    table = sensitivity_rows(year)
+    return ReportTable([
+        Column("Variant", table["variant"].tolist()),
+        Column("Base year", table["base_year"].tolist()),
+        Column("Gap (cash)", table["gap_gbp"].tolist(), fmt.money),
+        Column("Gap (real terms)", [f"{fmt.money(v)} ({p})" if p != "cash" else fmt.money(v)
+                                    for v, p in zip(table["gap_real_gbp"], table["prices"], strict=True)]),
+        Column("Real per-plan index", table["real_per_plan_index"].tolist(), fmt.index),
+        Column("Difference from baseline", table["gap_difference_from_baseline_gbp"].tolist(), fmt.money),
+    ], rows=table, name=f"sensitivity-{year}")
 
 
-@lru_cache(maxsize=16)
 def sensitivity_summary(year: str) -> str:
     """Return one sentence giving the range of the gap across the model's variants in one year."""
-    table = funding.sensitivity(year).dropna(subset=["gap_gbp"])
+    table = sensitivity_rows(year).dropna(subset=["gap_gbp"])
     low, high = table.loc[table["gap_gbp"].idxmin()], table.loc[table["gap_gbp"].idxmax()]
-    return (f"Across these choices the {year} gap ranges from {gbp(low['gap_gbp'])} ({low['variant']}) to "
-            f"{gbp(high['gap_gbp'])} ({high['variant']}); the baseline gives {gbp(table['gap_gbp'].iloc[0])}. "
-            "Every variant shows funding per plan below its base-year real level.") if (
-        table["gap_gbp"] > 0).all() else (
-            f"Across these choices the {year} gap ranges from {gbp(low['gap_gbp'])} ({low['variant']}) to "
-            f"{gbp(high['gap_gbp'])} ({high['variant']}); the baseline gives {gbp(table['gap_gbp'].iloc[0])}.")
+    text = (f"Across these choices the {year} gap ranges from {fmt.money(low['gap_gbp'])} ({low['variant']}) to "
+            f"{fmt.money(high['gap_gbp'])} ({high['variant']}); the baseline gives "
+            f"{fmt.money(table['gap_gbp'].iloc[0])}.")
+    if (table["gap_gbp"] > 0).all():
+        text += " Every variant shows funding per plan below its base-year real level."
+    return text
 
 
-@lru_cache(maxsize=16)
-def projection_table(level: str = "england", area: str | None = None) -> pd.DataFrame:
-    """Return the labelled projection of plans and necessary funding as a display table."""
-    table = funding.projection(level, area=area)
-    return pd.DataFrame({
-        "January": table["january"], "Financial year": table["financial_year"],
-        "EHC plans (projection)": table["ehc_plans_projected"].map(number),
-        "95% interval": [f"{number(lo)} to {number(hi)}" for lo, hi in zip(table["ehc_plans_low"],
-                                                                           table["ehc_plans_high"], strict=True)],
-        "Necessary funding (projection)": [f"{gbp(v)} ({p} prices)" for v, p in zip(table["necessary_gbp"],
-                                                                                   table["prices"], strict=True)],
-        "Trend growth a year": table["annual_growth_pct"].map(lambda v: number(v, 1, "%")),
-        "Fitted on": table["fitted_januaries"].map(lambda v: f"Januaries {v}")})
+def projection_table() -> ReportTable:
+    """Return the labelled projection of plans and necessary funding as a report table."""
+    table = load("projection")
+    return ReportTable([
+        Column("January", table["january"].tolist(), lambda v: str(int(v))),
+        Column("Financial year", table["financial_year"].tolist()),
+        Column("EHC plans (projection)", table["ehc_plans_projected"].tolist(), fmt.count),
+        Column("95% interval", [f"{fmt.count(lo)} to {fmt.count(hi)}" for lo, hi in zip(
+            table["ehc_plans_low"], table["ehc_plans_high"], strict=True)]),
+        Column("Necessary funding (projection)", [f"{fmt.money(v)} ({p} prices)" for v, p in zip(
+            table["necessary_gbp"], table["prices"], strict=True)]),
+        Column("Trend growth a year", table["annual_growth_pct"].tolist(), fmt.percent),
+        Column("Fitted on", [f"Januaries {v}" for v in table["fitted_januaries"]]),
+    ], rows=table, name="projection")
 
 
-@lru_cache(maxsize=16)
-def programme_overview_table() -> pd.DataFrame:
+def programme_overview_table() -> ReportTable:
     """Return SV and DBV LAs by region with the DfE money committed (known amounts, and how many are unknown)."""
-    frame = programmes.overview()
-    return pd.DataFrame({
-        "Region": frame["region_name"],
-        "Safety Valve LAs": frame["sv_las"],
-        "DfE money committed (known)": [gbp(v) if known else "none found" for v, known in
-                                        zip(frame["sv_dfe_amount_gbp"], frame["sv_amounts_known"], strict=True)],
-        "Amount not found": frame["sv_amounts_unknown"],
-        "DBV LAs": frame["dbv_las"],
-        "Low-confidence candidates": frame["low_confidence_las"].fillna(""),
-    })
+    frame = load("programme_overview")
+    return ReportTable([
+        Column("Region", frame["region_name"].tolist()),
+        Column("Safety Valve LAs", frame["sv_las"].tolist(), fmt.count),
+        Column("DfE money committed (known)", frame["sv_dfe_amount_gbp"].where(frame["sv_amounts_known"] > 0).tolist(),
+               lambda v: "none found" if fmt.is_missing(v) else fmt.money(v)),
+        Column("Amount not found", frame["sv_amounts_unknown"].tolist(), fmt.count),
+        Column("DBV LAs", frame["dbv_las"].tolist(), fmt.count),
+        Column("Low-confidence candidates", frame["low_confidence_las"].fillna("").tolist()),
+    ], rows=frame, name="programmes-by-region")
 
 
 def group_lookup() -> pd.DataFrame:
-    """Return each current LA's comparison group and programme group (one row per LA)."""
-    return programmes.groups().set_index("area_code")
+    """Return each current LA's comparison group and programme group (one row per LA, indexed by code)."""
+    return load("groups").set_index("area_code")
 
 
 def programme_marks() -> dict[str, str]:
     """Return LA name -> 'Safety Valve' | 'DBV' for LAs in a programme's primary group (for chart highlights)."""
     groups = group_lookup()
-    marks = {}
-    for _code, row in groups.iterrows():
-        if row["primary"] and row["programme_group"] in ("Safety Valve", "DBV"):
-            marks[row["area_name"]] = row["programme_group"]
-    return marks
+    chosen = groups[groups["primary"] & groups["programme_group"].isin(["Safety Valve", "DBV"])]
+    return dict(zip(chosen["area_name"], chosen["programme_group"], strict=True))
 
 
 def _latest(indicator: str, levels: tuple[str, ...] = ("la",)) -> pd.DataFrame:
-    """Return each area's latest value of one indicator with its year."""
-    table = compare.indicators(levels)
-    table = table[table["indicator"] == indicator].dropna(subset=["value"]).sort_values("year")
+    """Return each area's latest value of one indicator with its year (indexed by area code)."""
+    table = load("indicators")
+    table = table[(table["indicator"] == indicator) & table["level"].isin(levels)].sort_values("year")
     return table.groupby("area_code").tail(1).set_index("area_code")
 
 
-@lru_cache(maxsize=16)
-def las_table(region_code: str | None = None) -> pd.DataFrame:
+def las_table(region_code: str | None = None) -> ReportTable:
     """Return one row per current LA (or the region's): programme, plans, growth, funding per plan, gap, deficit."""
     groups = group_lookup()
     if region_code is not None:
         groups = groups[groups["region_code"] == region_code]
-    plans = _latest("ehc_plans")
-    index = _latest("ehc_plans_index_2015")
-    per_plan = _latest("hnb_per_plan_real_gbp")
-    gap_per_plan = _latest("funding_gap_per_plan_real_gbp")
-    deficit = _latest("dsg_deficit_pct_of_hnb")
-    model = _gap("la")
-    latest_model = model.dropna(subset=["gap_gbp"]).sort_values("financial_year").groupby("area_code").tail(1)
-    latest_model = latest_model.set_index("area_code")
-    rows = []
-    for code, g in groups.sort_values("area_name").iterrows():
-        rows.append({
-            "Local authority": g["area_name"], "Region": g["region_name"],
-            "Programme": g["group"] + ("" if g["primary"] else " (not in primary groups)"),
-            "EHC plans": number(plans["value"].get(code)),
-            "Growth since 2015": number(index["value"].get(code) - 100 if code in index.index else None, 0, "%"),
-            "HNB per plan (real)": pounds(per_plan["value"].get(code)),
-            "Real per-plan index": number(latest_model["real_per_plan_index"].get(code), 1),
-            "Gap": gbp(latest_model["gap_gbp"].get(code)),
-            "Gap per plan (real)": pounds(gap_per_plan["value"].get(code)),
-            "DSG deficit % of HNB": number(deficit["value"].get(code), 1, "%"),
-        })
-    frame = pd.DataFrame(rows)
-    return frame.drop(columns=["Region"]) if region_code is not None else frame
+    groups = groups.sort_values("area_name")
+    codes = groups.index.tolist()
+    plans = _latest("ehc_plans")["value"]
+    index = _latest("ehc_plans_index_2015")["value"]
+    per_plan = _latest("hnb_per_plan_real_gbp")["value"]
+    gap_per_plan = _latest("funding_gap_per_plan_real_gbp")["value"]
+    deficit = _latest("dsg_deficit_pct_of_hnb")["value"]
+    summary = load("gap_summary").query("level == 'la' and lens == 'own_base'").set_index("area_code")
+    rows = pd.DataFrame({
+        "area_code": codes, "area_name": groups["area_name"].tolist(), "region_name": groups["region_name"].tolist(),
+        "group": groups["group"].tolist(), "primary": groups["primary"].tolist(),
+        "ehc_plans": plans.reindex(codes).tolist(), "growth_since_2015_pct": (index.reindex(codes) - 100).tolist(),
+        "hnb_per_plan_real_gbp": per_plan.reindex(codes).tolist(),
+        "real_per_plan_index": summary["latest_real_per_plan_index"].reindex(codes).tolist(),
+        "gap_gbp": summary["latest_gap_gbp"].reindex(codes).tolist(),
+        "gap_per_plan_real_gbp": gap_per_plan.reindex(codes).tolist(),
+        "dsg_deficit_pct_of_hnb": deficit.reindex(codes).tolist()})
+    columns = [Column("Local authority", rows["area_name"].tolist())]
+    if region_code is None:
+        columns.append(Column("Region", rows["region_name"].tolist()))
+    columns += [
+        Column("Programme", [g + ("" if p else " (not in primary groups)") for g, p in zip(
+            rows["group"], rows["primary"], strict=True)]),
+        Column("EHC plans", rows["ehc_plans"].tolist(), fmt.count),
+        Column("Growth since 2015", rows["growth_since_2015_pct"].tolist(), lambda v: fmt.number(v, 0, "%")),
+        Column("HNB per plan (real)", rows["hnb_per_plan_real_gbp"].tolist(), fmt.pounds),
+        Column("Real per-plan index", rows["real_per_plan_index"].tolist(), fmt.index),
+        Column("Gap", rows["gap_gbp"].tolist(), fmt.money),
+        Column("Gap per plan (real)", rows["gap_per_plan_real_gbp"].tolist(), fmt.pounds),
+        Column("DSG deficit % of HNB", rows["dsg_deficit_pct_of_hnb"].tolist(), fmt.percent),
+    ]
+    return ReportTable(columns, rows=rows, name="councils" if region_code is None else f"councils-{region_code}",
+                       notes=las_table_notes())
 
 
 def las_table_notes() -> str:
@@ -313,10 +405,9 @@ KEY_INDICATORS = ["ehc_plans_index_2015", "ehc_plans_per_1000_aged_0_25", "refus
                   "dsg_deficit_pct_of_hnb"]
 
 
-@lru_cache(maxsize=1)
 def _catalogue() -> pd.DataFrame:
     """Return the indicator catalogue indexed by name."""
-    return compare.indicator_catalogue().set_index("name")
+    return load("indicator_catalogue").set_index("name")
 
 
 def indicator_label(name: str) -> str:
@@ -324,84 +415,76 @@ def indicator_label(name: str) -> str:
     return str(_catalogue().loc[name, "label"])
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """Return an indicator value formatted for its unit (GBP to the pound, % and rates to one decimal)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+def format_value(value: object, unit: str) -> str:
+    """Return an indicator value formatted for its unit (GBP to the pound, counts whole, others to one decimal)."""
+    if fmt.is_missing(value):
+        return fmt.MISSING
     if unit.startswith("GBP"):
-        return pounds(value)
+        return fmt.pounds(value)
     if unit == "count":
-        return number(value)
-    return number(value, 1)
+        return fmt.count(value)
+    return fmt.number(value, 1)
 
 
-@lru_cache(maxsize=4)
-def group_summary_table(indicators: tuple[str, ...] | None = None) -> pd.DataFrame:
+def group_summary_rows(grouping: str = "programme") -> pd.DataFrame:
+    """Return the derived group summary of one grouping (medians, quartiles, n per group, indicator and year)."""
+    summary = load("group_summary")
+    return summary[summary["grouping"] == grouping].reset_index(drop=True)
+
+
+def group_summary_table(indicators: tuple[str, ...] | None = None) -> ReportTable:
     """Return latest-year medians and interquartile ranges (with n) per programme group, for key indicators."""
-    summary = compare.group_summary("programme")
-    rows = []
+    summary = group_summary_rows("programme")
+    shown, behind = [], []
     for name in indicators or KEY_INDICATORS:
         part = summary[summary["indicator"] == name].dropna(subset=["median"])
         if part.empty:
             continue
-        year = part["year"].max()
-        part = part[part["year"] == year]
+        part = part[part["year"] == part["year"].max()].sort_values("group_rank")
+        behind.append(part)
         unit = part["unit"].iloc[0]
         row: dict[str, Any] = {"Indicator": indicator_label(name), "Year": part["period"].iloc[0]}
         for r in part.itertuples():
             flag = " *" if r.small_n else ""
             row[r.group] = (f"{format_value(r.median, unit)} ({format_value(r.q1, unit)}–{format_value(r.q3, unit)}; "
                             f"n={r.n}){flag}")
-        rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+        shown.append(row)
+    frame = pd.DataFrame(shown).fillna("")
+    rows = pd.concat(behind, ignore_index=True) if behind else summary.iloc[0:0]
+    return ReportTable([Column(c, frame[c].tolist()) for c in frame.columns], rows=rows, name="group-medians")
 
 
-@lru_cache(maxsize=16)
 def group_trend_frame(indicator: str = "ehc_plans_index_2015") -> pd.DataFrame:
     """Return the median of an indicator by programme group and year, for a grouped line chart."""
-    summary = compare.group_summary("programme")
+    summary = group_summary_rows("programme")
     part = summary[(summary["indicator"] == indicator)].dropna(subset=["median"])
-    part = part[~part["group"].str.contains("unknown")]
+    part = part[~part["group"].str.contains("unknown")].sort_values(["year", "group_rank"])
     return pd.DataFrame({"year": part["year"].astype(str), "group": part["group"], "median": part["median"]})
 
 
-@lru_cache(maxsize=1)
-def _indicators_by_name() -> dict[str, pd.DataFrame]:
-    """Return every area's indicators split by indicator name (cached: reports look them up per LA)."""
-    table = compare.indicators(("la", "region", "england")).dropna(subset=["value"])
-    return {name: part for name, part in table.groupby("indicator")}
-
-
-def comparison_table(code: str) -> pd.DataFrame:
+def comparison_table(code: str) -> ReportTable:
     """Return the LA's latest indicators against its region, England, its programme group and its statistical
     neighbours (medians, with n)."""
-    by_name = _indicators_by_name()
-    areas = load("areas").set_index("area_code")
-    region = areas.loc[code, "region_code"]
-    groups = group_lookup()
-    group = groups["group"].get(code)
-    members = groups.index[groups["group"] == group] if group is not None else []
-    neighbours = load("statistical_neighbours").query("area_code == @code")["neighbour_code"].tolist()
-    rows = []
-    for name in KEY_INDICATORS:
-        part = by_name.get(name, pd.DataFrame(columns=["area_code", "year", "period", "value", "unit"]))
-        own = part[part["area_code"] == code]
-        if own.empty:
-            continue
-        year = own["year"].max()
-        same = part[part["year"] == year].set_index("area_code")["value"]
-        unit = part["unit"].iloc[0]
+    table = load("la_comparison")
+    mine = table[table["area_code"] == code].set_index("indicator")
+    wanted = [n for n in KEY_INDICATORS if n in mine.index]
+    mine = mine.loc[wanted].reset_index()
+    group = mine["group"].dropna().iloc[0] if mine["group"].notna().any() else None
 
-        def median(codes: list[str], same: pd.Series = same, unit: str = unit) -> str:
-            values = same.reindex([c for c in codes if c != code]).dropna()
-            return f"{format_value(values.median(), unit)} (n={len(values)})" if len(values) else "n/a"
+    def median(value: object, n: object, unit: str) -> str:
+        return f"{format_value(value, unit)} (n={int(n)})" if n and int(n) > 0 else "n/a"
 
-        rows.append({"Indicator": indicator_label(name), "Year": own[own["year"] == year]["period"].iloc[0],
-                     "This LA": format_value(same.get(code), unit), "Region": format_value(same.get(region), unit),
-                     "England": format_value(same.get(ENGLAND_CODE), unit),
-                     f"{group} (median)" if group else "Group": median(list(members)),
-                     "Statistical neighbours (median)": median(neighbours)})
-    return pd.DataFrame(rows)
+    return ReportTable([
+        Column("Indicator", [indicator_label(n) for n in mine["indicator"]]),
+        Column("Year", mine["period"].tolist()),
+        Column("This LA", [format_value(v, u) for v, u in zip(mine["value"], mine["unit"], strict=True)]),
+        Column("Region", [format_value(v, u) for v, u in zip(mine["region_value"], mine["unit"], strict=True)]),
+        Column("England", [format_value(v, u) for v, u in zip(mine["england_value"], mine["unit"], strict=True)]),
+        Column(f"{group} (median)" if group else "Group", [median(v, n, u) for v, n, u in zip(
+            mine["group_median"], mine["group_n"], mine["unit"], strict=True)]),
+        Column("Statistical neighbours (median)", [median(v, n, u) for v, n, u in zip(
+            mine["neighbours_median"], mine["neighbours_n"], mine["unit"], strict=True)]),
+    ], rows=mine, name=f"comparison-{code}")
 
 
 def group_trend_title(trend: pd.DataFrame) -> str:
@@ -413,13 +496,14 @@ def group_trend_title(trend: pd.DataFrame) -> str:
     return f"EHC plans rose {low:.1f} to {high:.1f} fold from {first_year} to {last_year}, {pace}"
 
 
-@lru_cache(maxsize=16)
 def cohort_trend_frame(indicator: str = "ehc_plans_index_2015") -> tuple[pd.DataFrame, dict[str, str]]:
     """Return the median of an indicator by SV cohort (and the councils in neither programme) by year, and each
-    cohort's January of the agreement year, the last count before it (for the chart's markers)."""
-    trends = compare.group_trends(indicator)
+    cohort's last January before its agreement (for the chart's markers)."""
+    trends = group_summary_rows("cohort")
+    trends = trends[trends["indicator"] == indicator]
     wanted = [g for g in trends["group"].unique() if str(g).startswith("SV ") or str(g).startswith("Other: ")]
     part = trends[trends["group"].isin(wanted) & ~trends["group"].str.contains("unknown")].dropna(subset=["median"])
+    part = part.sort_values(["year", "group_rank"])
     frame = pd.DataFrame({"year": part["year"].astype(str), "group": part["group"], "median": part["median"]})
     entries = {str(r.group): str(r.year) for r in part[part["entry"].astype(bool)].itertuples()}
     return frame, entries
@@ -435,60 +519,95 @@ def cohort_trend_title(frame: pd.DataFrame, entries: dict[str, str]) -> str:
             f"2015 level, against {other.min():.1f} to {other.max():.1f} times for councils in neither programme")
 
 
+# ----------------------------------------------------------------------------------------- event study
+
+
+OUTCOME_LABELS = {"log_ehc_plans": "EHC plans (log)", "new_plans_per_1000": "New plans per 1,000 aged 0-25",
+                  "refusal_rate": "Refusals per 100 requests", "within_20_weeks_pct": "Issued within 20 weeks (%)",
+                  "special_or_independent_share": "Share in special or independent schools"}
+MAIN_SAMPLE = "all"
+
+
+def effects_frame(outcome: str = "log_ehc_plans", comparison: str = "never", sample: str = MAIN_SAMPLE) -> pd.DataFrame:
+    """Return the event-study estimates of one outcome, comparison and sample (outcome units)."""
+    table = load("event_study")
+    rows = table[(table["outcome"] == outcome) & (table["comparison"] == comparison) & (table["sample"] == sample)]
+    return rows.sort_values("event_time").reset_index(drop=True)
+
+
+def effects_test(outcome: str = "log_ehc_plans", comparison: str = "never", sample: str = MAIN_SAMPLE) -> pd.Series:
+    """Return what one event study rests on (units, observations, Januaries) and its pre-trend test."""
+    tests = load("event_study_tests")
+    return tests[(tests["outcome"] == outcome) & (tests["comparison"] == comparison)
+                 & (tests["sample"] == sample)].iloc[0]
+
+
+def effects_units(outcome: str = "log_ehc_plans", comparison: str = "never", sample: str = MAIN_SAMPLE) -> pd.DataFrame:
+    """Return the treated, comparison and dropped units of one event study."""
+    units = load("event_study_units")
+    return units[(units["outcome"] == outcome) & (units["comparison"] == comparison)
+                 & (units["sample"] == sample)].reset_index(drop=True)
+
+
+def effects_cohorts(outcome: str = "log_ehc_plans", sample: str = MAIN_SAMPLE) -> dict[str, list[str]]:
+    """Return cohort label ('2022-23 (first treated January 2024)') -> the treated councils' names."""
+    treated = effects_units(outcome, "never", sample).query("role == 'treated'")
+    out: dict[str, list[str]] = {}
+    for (cohort, first), group in treated.groupby(["cohort", "first_treated"], sort=True):
+        out[f"{cohort} (first treated January {int(first)})"] = sorted(group["unit_name"])
+    return out
+
+
 def effects_cohort_lines(outcome: str = "log_ehc_plans") -> list[str]:
     """Return one line per Safety Valve cohort in the event study: its first treated January and its councils."""
-    summary = _effects_summary(outcome)
-    return [f"**{cohort}**: {', '.join(names)}" for cohort, names in summary.cohorts.items()]
+    return [f"**{cohort}**: {', '.join(names)}" for cohort, names in effects_cohorts(outcome).items()]
 
 
-@lru_cache(maxsize=16)
+def _solid(frame: pd.DataFrame) -> pd.Series:
+    """Return the latest event time at which at least half of the treated councils are observed."""
+    after = frame[frame["event_time"] >= 0]
+    solid = after[after["n_treated"] >= after["n_treated"].max() / 2]
+    return (solid if not solid.empty else after).iloc[-1]
+
+
 def effects_robustness(outcome: str = "log_ehc_plans") -> str:
     """Return a sentence comparing the main estimate with the DBV-only comparison group (the robustness check)."""
     main = effects_frame(outcome, "never")
-    dbv = effects_frame(outcome, "dbv")
-    after = main[main["event_time"] >= 0]
-    solid = after[after["n_treated"] >= after["n_treated"].max() / 2].iloc[-1]
-    other = dbv.set_index("event_time").loc[int(solid["event_time"])]
+    dbv = effects_frame(outcome, "dbv").set_index("event_time")
+    solid = _solid(main)
+    other = dbv.loc[int(solid["event_time"])]
     return (f"Robustness: against councils in DBV only (rather than all councils never in Safety Valve), the "
             f"estimate {int(solid['event_time'])} year(s) after is {other['estimate']:.3f} "
             f"({other['ci_low']:.3f} to {other['ci_high']:.3f}), against {solid['estimate']:.3f} "
             f"({solid['ci_low']:.3f} to {solid['ci_high']:.3f}) in the main comparison.")
 
 
-OUTCOME_LABELS = {"log_ehc_plans": "EHC plans (log)", "new_plans_per_1000": "New plans per 1,000 aged 0-25",
-                  "refusal_rate": "Refusals per 100 requests", "within_20_weeks_pct": "Issued within 20 weeks (%)",
-                  "special_or_independent_share": "Share in special or independent schools"}
-
-
-@lru_cache(maxsize=1)
-def effects_overview() -> pd.DataFrame:
+def effects_overview() -> ReportTable:
     """Return one row per event-study outcome: the estimate a year after the first treated period, its 95%
     interval, the pre-trend p-value and the councils observed (against councils never in Safety Valve)."""
-    from sendlib import effects
-
+    tests = load("event_study_tests")
     rows = []
-    for outcome, about in effects.OUTCOMES.items():
+    for outcome in tests["outcome"].unique():
         frame = effects_frame(outcome)
-        summary = _effects_summary(outcome)
         one = frame[frame["event_time"] == 1]
         if one.empty:
             continue
         r = one.iloc[0]
-        clear = r["ci_low"] > 0 or r["ci_high"] < 0
-        rows.append({"Outcome": OUTCOME_LABELS.get(outcome, outcome), "Unit": about.unit,
-                     "Estimate, 1 year after": number(r["estimate"], 3),
-                     "95% interval": f"{number(r['ci_low'], 3)} to {number(r['ci_high'], 3)}",
-                     "Interval excludes zero": "yes" if clear else "no",
-                     "Pre-trend p": number(summary.pretrend.p_value, 2), "Councils": int(r["n_treated"])})
-    return pd.DataFrame(rows)
-
-
-@lru_cache(maxsize=8)
-def effects_frame(outcome: str = "log_ehc_plans", comparison: str = "never") -> pd.DataFrame:
-    """Return the event-study estimates for one outcome (sendlib.effects.event_study; cached)."""
-    from sendlib import effects
-
-    return effects.event_study(outcome, comparison)
+        test = effects_test(outcome)
+        rows.append({"outcome": outcome, "unit": test["unit"], "estimate": r["estimate"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "excludes_zero": bool(r["ci_low"] > 0 or r["ci_high"] < 0),
+                     "pretrend_p": test["pretrend_p"], "n_treated": int(r["n_treated"])})
+    frame = pd.DataFrame(rows)
+    return ReportTable([
+        Column("Outcome", [OUTCOME_LABELS.get(o, o) for o in frame["outcome"]]),
+        Column("Unit", frame["unit"].tolist()),
+        Column("Estimate, 1 year after", frame["estimate"].tolist(), lambda v: fmt.number(v, 3)),
+        Column("95% interval", [f"{fmt.number(lo, 3)} to {fmt.number(hi, 3)}" for lo, hi in zip(
+            frame["ci_low"], frame["ci_high"], strict=True)]),
+        Column("Interval excludes zero", ["yes" if x else "no" for x in frame["excludes_zero"]]),
+        Column("Pre-trend p", frame["pretrend_p"].tolist(), lambda v: fmt.number(v, 2)),
+        Column("Councils", frame["n_treated"].tolist(), fmt.count),
+    ], rows=frame, name="event-study-outcomes")
 
 
 def effects_title(frame: pd.DataFrame) -> str:
@@ -497,9 +616,7 @@ def effects_title(frame: pd.DataFrame) -> str:
     It reads the latest event time at which at least half of the treated councils are observed, so that the
     headline does not rest on one small cohort.
     """
-    after = frame[frame["event_time"] >= 0]
-    solid = after[after["n_treated"] >= after["n_treated"].max() / 2]
-    last = (solid if not solid.empty else after).iloc[-1]
+    last = _solid(frame)
     significant = last["ci_high"] < 0 or last["ci_low"] > 0
     change = (math.exp(last["estimate"]) - 1) * 100
     direction = "fewer" if change < 0 else "more"
@@ -512,35 +629,85 @@ def effects_title(frame: pd.DataFrame) -> str:
             f"but the 95% interval includes zero ({int(last['n_treated'])} councils)")
 
 
-@lru_cache(maxsize=8)
-def _effects_summary(outcome: str):
-    """Return the event-study summary for one outcome against never-treated councils (cached)."""
-    from sendlib import effects
-
-    return effects.event_study_summary(outcome)
-
-
-@lru_cache(maxsize=8)
-def effects_table(outcome: str = "log_ehc_plans") -> tuple[pd.DataFrame, str, list[str]]:
-    """Return the event-study estimates (display table), the pre-trend sentence and the caveats for one outcome."""
-
-    summary = _effects_summary(outcome)
-    table = summary.table
+def effects_table(outcome: str = "log_ehc_plans") -> tuple[ReportTable, str, list[str]]:
+    """Return the event-study estimates (report table), the pre-trend sentence and the caveats for one outcome."""
+    table = effects_frame(outcome)
     reference = table["event_time"] == -1
-    display = pd.DataFrame({
-        "Years from the first count after the agreement": table["event_time"],
-        "Estimate": [("0 (reference)" if ref else number(v, 3)) for v, ref in zip(table["estimate"], reference,
-                                                                                  strict=True)],
-        "About": [("" if ref else f"{(math.exp(v) - 1) * 100:+.1f}%") for v, ref in zip(table["estimate"], reference,
-                                                                                     strict=True)],
-        "95% interval": [("" if ref else f"{number(lo, 3)} to {number(hi, 3)}")
-                         for lo, hi, ref in zip(table["ci_low"], table["ci_high"], reference, strict=True)],
-        "Treated LAs": table["n_treated"]})
-    pre = summary.pretrend
-    sentence = (f"Pre-trend test: F({pre.df_num}, {pre.df_denom}) = {pre.statistic:.2f}, p = {pre.p_value:.2f} "
-                f"({'no evidence' if pre.p_value >= 0.05 else 'evidence'} that treated and comparison LAs were "
-                "already diverging before the agreements, at the 5% level).")
-    return display, sentence, list(summary.caveats)
+    display = ReportTable([
+        Column("Years from the first count after the agreement", table["event_time"].tolist(), lambda v: str(int(v))),
+        Column("Estimate", [("0 (reference)" if ref else fmt.number(v, 3)) for v, ref in zip(
+            table["estimate"], reference, strict=True)]),
+        Column("About", [("" if ref else fmt.signed_percent((math.exp(v) - 1) * 100, 1)) for v, ref in zip(
+            table["estimate"], reference, strict=True)]),
+        Column("95% interval", [("" if ref else f"{fmt.number(lo, 3)} to {fmt.number(hi, 3)}") for lo, hi, ref in zip(
+            table["ci_low"], table["ci_high"], reference, strict=True)]),
+        Column("Treated LAs", table["n_treated"].tolist(), fmt.count),
+    ], rows=table, name=f"event-study-{outcome}")
+    test = effects_test(outcome)
+    sentence = (f"Pre-trend test: F({int(test['pretrend_df_num'])}, {int(test['pretrend_df_denom'])}) = "
+                f"{test['pretrend_f']:.2f}, p = {test['pretrend_p']:.2f} "
+                f"({'no evidence' if test['pretrend_p'] >= 0.05 else 'evidence'} that treated and comparison LAs "
+                "were already diverging before the agreements, at the 5% level).")
+    return display, sentence, effects_caveats(outcome, "never")
+
+
+def effects_caveats(outcome: str, comparison: str) -> list[str]:
+    """Return the caveats of one event study, in words (numbers from the derived tables)."""
+    units = effects_units(outcome, comparison)
+    treated = units[units["role"] == "treated"]
+    sizes = treated.groupby("cohort").size()
+    mixed = sorted(units.loc[(units["role"] == "dropped") & (units["reason"] == "mixed_status"), "unit_name"])
+    coverage_table = load("programme_coverage").set_index(["programme", "cohort"])
+    sv_all = coverage_table.loc[("safety_valve", "all")]
+    uncertain = int(sv_all.low_confidence)
+    unidentified = max(int(sv_all.announced) - int(sv_all.identified) - uncertain, 0)
+    lines = [
+        "Selection: LAs entered Safety Valve because of the largest DSG deficits; growth that was unusually fast "
+        "before the agreement may slow anyway (regression to the mean), which the estimates would attribute to SV.",
+        "Anticipation: agreements were negotiated for months before signing; an effect that starts then shows up "
+        "in the reference period (event time -1) and biases the estimates towards zero.",
+        "COVID-19: flows of calendar year 2020 (January 2021 rows) and the first agreements (2020-21) coincide with "
+        "the pandemic; year effects absorb only the national shock, not different shocks in SV LAs.",
+        "SEN2 became a person-level collection in January 2023 (flows of 2022 onward): year effects absorb the "
+        "national break, not LAs' different reporting changes, which fall just before the 2022-23 and 2023-24 "
+        "cohorts.",
+        "Reorganisations: Dorset, Northamptonshire and Cumbria are joined into stable units"
+        + (f"; dropped because their member LAs differ in programme status: {'; '.join(mixed)}" if mixed else "") + ".",
+        f"Few treated LAs per cohort ({int(sizes.min()) if len(sizes) else 0} to {int(sizes.max()) if len(sizes) else 0}"
+        "), and only the earliest cohorts reach the longest lags: intervals are wide and the cohorts behind an event "
+        "time change with it (see n_treated).",
+    ]
+    if unidentified or uncertain:
+        lines.append(f"Of the {int(sv_all.announced)} announced SV agreements, {unidentified} with no programme row "
+                     f"may put an SV LA in the comparison group; {uncertain} low-confidence candidate(s) left out "
+                     "of every group.")
+    if comparison == "never":
+        lines.append("The never-in-SV comparison includes DBV LAs, which had their own (lighter) programme from "
+                     "2022-23; comparison 'dbv' uses only them.")
+    else:
+        lines.append("DBV-only LAs were chosen for deficits just below the SV ones but are few; DBV itself may "
+                     "have changed their trends from 2022-23.")
+    return lines
+
+
+def effects_notes(outcome: str, comparison: str, sample: str = MAIN_SAMPLE) -> list[str]:
+    """Return the notes of one event study: what it rests on, the intervals, the reference, the denominators."""
+    test = effects_test(outcome, comparison, sample)
+    notes = [f"{int(test['n_units'])} units ({int(test['n_treated_units'])} treated), {int(test['n_observations'])} "
+             f"unit-Januaries, January {int(test['first_january'])}-{int(test['last_january'])}",
+             "95% intervals: t with units - 1 degrees of freedom, LA-clustered standard errors",
+             "event time -1 (the January before the first treated one) is the reference, fixed at 0"]
+    if test["timing"] == "flow":
+        notes.append("flows of calendar year Y are reported in January Y + 1; event time 0 = flows of the calendar "
+                     "year the agreement was signed (e.g. 2023 for 2022-23)")
+    if outcome == "new_plans_per_1000":
+        notes.append("denominator: mid-2023 residents aged 0-25 for every year (the only year published at those "
+                     "ages)")
+    if outcome == "refusal_rate":
+        notes.append("denominator: requests received in the year (decided requests are published only from 2023)")
+    if isinstance(test["excluded_observations"], str):
+        notes.append(f"left out by the count-break flag: {test['excluded_observations']}")
+    return notes
 
 
 # ----------------------------------------------------------------------------------------- regions
@@ -550,8 +717,8 @@ def region_findings(region_code: str) -> list[str]:
     """Return the region report's key findings (years, units and bases stated)."""
     model = gap_for(region_code, "region")
     base, last = model.iloc[0], latest_complete(model)
-    england = _gap("england", base_year=base["financial_year"])
-    england_last = england.set_index("financial_year").loc[last["financial_year"]]
+    england = gap_for(ENGLAND_CODE, "england", "area_rate").set_index("financial_year")
+    england_last = england.loc[last["financial_year"]]
     name = last["area_name"]
     groups = group_lookup()
     mine = groups[groups["region_code"] == region_code]
@@ -560,14 +727,14 @@ def region_findings(region_code: str) -> list[str]:
     ehcp = load("ehcp").set_index(["area_code", "january"])["ehc_plans"]
     first_j, last_j = int(years_in_hand()["january_first"]), int(years_in_hand()["january_last"])
     return [
-        f"In {last['financial_year']} {name}'s high needs block was {gbp(last['actual_gbp'])}; holding its "
-        f"{base['financial_year']} funding per plan ({pounds(base['actual_per_plan_gbp'])}) in real terms would "
-        f"have needed {gbp(last['necessary_gbp'])}: a gap of {gbp(last['gap_gbp'])}.",
+        f"In {last['financial_year']} {name}'s high needs block was {fmt.money(last['actual_gbp'])}; holding its "
+        f"{base['financial_year']} funding per plan ({fmt.pounds(base['actual_per_plan_gbp'])}) in real terms would "
+        f"have needed {fmt.money(last['necessary_gbp'])}: a gap of {fmt.money(last['gap_gbp'])}.",
         f"Real funding per plan was {last['real_per_plan_index']:.0f}% of its {base['financial_year']} level "
         f"(England, on the same base: {england_last['real_per_plan_index']:.0f}%).",
-        f"EHC plans in {name} rose {percent_change(ehcp[(region_code, last_j)], ehcp[(region_code, first_j)]):.0f}% "
+        f"EHC plans in {name} rose {fmt.change_between(ehcp[(region_code, last_j)], ehcp[(region_code, first_j)]):.0f}% "
         f"from January {first_j} to January {last_j} (England: "
-        f"{percent_change(ehcp[(ENGLAND_CODE, last_j)], ehcp[(ENGLAND_CODE, first_j)]):.0f}%).",
+        f"{fmt.change_between(ehcp[(ENGLAND_CODE, last_j)], ehcp[(ENGLAND_CODE, first_j)]):.0f}%).",
         f"{len(sv)} of its {len(mine)} LAs have a Safety Valve agreement and {len(dbv)} are in Delivering Better "
         f"Value.",
     ]
@@ -576,8 +743,7 @@ def region_findings(region_code: str) -> list[str]:
 def region_index_frame(region_code: str) -> pd.DataFrame:
     """Return the region's and England's real per-plan index on the region's base year, for a line chart."""
     model = gap_for(region_code, "region")
-    base = model["base_year"].iloc[0]
-    england = _gap("england", base_year=base)
+    england = gap_for(ENGLAND_CODE, "england", "area_rate")
     england = england[england["financial_year"].isin(model["financial_year"])]
     return pd.concat([
         pd.DataFrame({"financial_year": model["financial_year"], "group": model["area_name"],
@@ -588,61 +754,124 @@ def region_index_frame(region_code: str) -> pd.DataFrame:
 
 def region_la_codes(region_code: str) -> list[str]:
     """Return the codes of the region's current LAs."""
-    return group_lookup().query("region_code == @region_code").index.tolist()
+    groups = group_lookup()
+    return groups.index[groups["region_code"] == region_code].tolist()
 
 
 def region_la_ranking(region_code: str) -> pd.DataFrame:
     """Return the region's LAs with their latest real per-plan index and gap per plan (for ranked charts)."""
-    model = _gap("la")
-    areas = load("areas").set_index("area_code")
-    model = model[model["area_code"].map(areas["region_code"]) == region_code]
-    latest = model.dropna(subset=["real_per_plan_index"]).sort_values("financial_year").groupby("area_code").tail(1)
-    index_2015 = _latest("ehc_plans_index_2015")
-    latest = latest.assign(growth_since_2015=latest["area_code"].map(index_2015["value"]) - 100,
-                           gap_per_plan_gbp=latest["gap_real_gbp"] / latest["ehc_plans"].astype(float))
-    return latest.reset_index(drop=True)
+    summary = load("gap_summary").query("level == 'la' and lens == 'own_base'")
+    regions = load("areas").set_index("area_code")["region_code"]
+    latest = summary[summary["area_code"].map(regions) == region_code].dropna(subset=["latest_real_per_plan_index"])
+    index_2015 = _latest("ehc_plans_index_2015")["value"]
+    return pd.DataFrame({
+        "area_code": latest["area_code"], "area_name": latest["area_name"],
+        "real_per_plan_index": latest["latest_real_per_plan_index"],
+        "growth_since_2015": latest["area_code"].map(index_2015) - 100,
+        "gap_per_plan_gbp": latest["latest_gap_real_gbp"] / latest["latest_ehc_plans"].astype(float)}).reset_index(
+        drop=True)
 
 
 # ----------------------------------------------------------------------------------------- an LA
 
 
+def la_summary(code: str) -> pd.Series:
+    """Return the LA's headline row (latest plans, growth, HNB, DSG balance, group; see la_summary.csv)."""
+    table = load("la_summary").set_index("area_code")
+    return table.loc[code]
+
+
 def la_headline_lines(code: str) -> list[str]:
     """Return the LA's headline numbers as sentences (plans, growth, funding per plan, gap, deficit)."""
-    return programmes.headline_lines(la_headline(code))
+    h = la_summary(code)
+    own = gap_summary_for(code, "la", "own_base")
+    lines = []
+    if not fmt.is_missing(h["ehc_plans_latest"]):
+        lines.append(f"EHC plans, January {int(h['ehc_plans_january'])}: {fmt.count(h['ehc_plans_latest'])}")
+    if not fmt.is_missing(h["growth_since_2015_pct"]):
+        lines.append(f"Growth since January 2015: {fmt.signed_percent(h['growth_since_2015_pct'])} "
+                     f"({h['growth_basis']})")
+    if not fmt.is_missing(h["ehc_plans_per_1000_aged_0_25"]):
+        lines.append(f"EHC plans per 1,000 aged 0-25: {h['ehc_plans_per_1000_aged_0_25']:.1f} (January "
+                     f"{int(h['per_1000_january'])} plans, mid-{int(h['per_1000_january']) - 1} population; England "
+                     f"{h['england_ehc_plans_per_1000_aged_0_25']:.1f})")
+    if own is None and not fmt.is_missing(h["hnb_gbp"]):
+        lines.append(f"High needs block {h['hnb_financial_year']}: {fmt.money(h['hnb_gbp'])} (per plan: n/a)")
+    if own is not None:
+        lines.append(f"High needs block {own['latest_year']}: {fmt.money(own['latest_actual_gbp'])} = "
+                     f"{fmt.pounds(own['latest_actual_per_plan_gbp'])} per plan (plans of January "
+                     f"{fy_start(own['latest_year'])}); real funding per plan {own['latest_real_per_plan_index']:.1f} "
+                     f"(base year {own['base_year']} = 100)")
+        lines.append(f"Funding gap {own['latest_year']}: {fmt.money(own['latest_gap_gbp'])}; cumulative "
+                     f"{own['base_year']} to {own['latest_year']}: {fmt.money(own['cumulative_gap_gbp'])} cash "
+                     f"({fmt.money(own['cumulative_gap_real_gbp'])} in {own['prices']} prices, {own['deflator']} "
+                     f"deflator); gap = funding needed to hold {own['base_year']} real funding per plan, minus the "
+                     "high needs block (positive = shortfall)")
+    else:
+        lines.append(f"Funding gap: n/a ({model_note_text(h)})")
+    lines.extend(deficit_lines(h))
+    return lines
+
+
+def model_note_text(h: pd.Series) -> str:
+    """Return why an LA has no funding model, in words."""
+    if h["model_note"] == "no_allocation":
+        return "no high needs block allocation in the DSG files in hand"
+    y = years_in_hand()
+    return (f"funded from {y['la_first']}, but the model pairs each year with the January before it, when the LA "
+            "was not yet counted; its combined area is in sendlib.funding.harmonised_gap")
+
+
+def deficit_lines(h: pd.Series) -> list[str]:
+    """Return the DSG balance sentences of an LA headline row (GBP; % of HNB; % of DSG income)."""
+    lines = []
+    if not fmt.is_missing(h["deficit_gbp"]):
+        value = float(h["deficit_gbp"])
+        word = "deficit" if value > 0 else "surplus" if value < 0 else "balance (nil)"
+        share = (f", {h['deficit_pct_of_hnb']:.0f}% of the {h['deficit_financial_year']} high needs block"
+                 if not fmt.is_missing(h["deficit_pct_of_hnb"]) and value > 0 else "")
+        lines.append(f"DSG cumulative {word}, end {h['deficit_financial_year']}: {fmt.money(abs(value))}{share} "
+                     f"(status {h['deficit_status']}: s251 line 1.9.3 as derived by a third party)")
+    if not fmt.is_missing(h["dsg_balance_pct_of_dsg_income"]):
+        lines.append(f"DSG cumulative balance, end {h['dsg_balance_pct_financial_year']}: "
+                     f"{h['dsg_balance_pct_of_dsg_income']:+.2f}% of DSG income (positive = deficit; status "
+                     f"{h['dsg_balance_pct_status']})")
+    if fmt.is_missing(h["deficit_gbp"]) and fmt.is_missing(h["dsg_balance_pct_of_dsg_income"]):
+        lines.append("DSG deficit: not known (no balance in the files in hand)")
+    return lines
 
 
 def no_model_reason(code: str) -> str:
     """Return why an LA has no necessary-versus-actual series (no allocation, or created after the years in hand)."""
-    row = resolve_area(code, levels=("la",))
-    try:
-        funding.gap("la", area=code)
-    except ParameterError as error:
-        return f"No funding model for {row['area_name']}: {error.expected}."
-    return f"No funding model for {row['area_name']} in the years in hand."
+    h = la_summary(code)
+    return f"No funding model for {h['area_name']}: {model_note_text(h)}."
 
 
 def la_gap_title(model: pd.DataFrame) -> str:
     """Return the LA gap chart's title: the latest gap (or surplus) and the real per-plan index."""
     last = latest_complete(model)
     if last["gap_gbp"] >= 0:
-        return (f"{last['area_name']}: high needs funding was {gbp(last['gap_gbp'])} short of need in "
+        return (f"{last['area_name']}: high needs funding was {fmt.money(last['gap_gbp'])} short of need in "
                 f"{last['financial_year']}; real funding per plan {last['real_per_plan_index']:.0f}% of its "
                 f"{last['base_year']} level")
     return (f"{last['area_name']}: real funding per plan in {last['financial_year']} was "
-            f"{last['real_per_plan_index']:.0f}% of its {last['base_year']} level ({gbp(-last['gap_gbp'])} above it)")
+            f"{last['real_per_plan_index']:.0f}% of its {last['base_year']} level ({fmt.money(-last['gap_gbp'])} "
+            "above it)")
 
 
 def la_plans_trend(code: str) -> pd.DataFrame:
     """Return year, group (the LA, its region, England) and value (EHC plans index, January 2015 = 100)."""
-    index = compare.plans_index(("la", "region", "england"))
+    index = load("indicators").query("indicator == 'ehc_plans_index_2015'")
     areas = load("areas").set_index("area_code")
     region = areas.loc[code, "region_code"]
     wanted = {code: areas.loc[code, "area_name"], region: areas.loc[region, "area_name"], ENGLAND_CODE: "England"}
-    part = index[index["area_code"].isin(list(wanted))].dropna(subset=["ehc_plans_index_2015"])
+    part = index[index["area_code"].isin(list(wanted))].sort_values(["area_code", "year"])
     if part[part["area_code"] == code].empty:
         return pd.DataFrame(columns=["year", "group", "value"])
-    return pd.DataFrame({"year": part["january"].astype(str), "group": part["area_code"].map(wanted),
-                         "value": part["ehc_plans_index_2015"]}).reset_index(drop=True)
+    order = {c: i for i, c in enumerate(wanted)}
+    part = part.assign(order=part["area_code"].map(order)).sort_values(["order", "year"])
+    return pd.DataFrame({"year": part["year"].astype(str), "group": part["area_code"].map(wanted),
+                         "value": part["value"]}).reset_index(drop=True)
 
 
 def la_plans_title(trend: pd.DataFrame, name: str) -> str:
@@ -653,39 +882,57 @@ def la_plans_title(trend: pd.DataFrame, name: str) -> str:
     return f"By January {own['year']} EHC plans in {name} were {own['value'] / 100:.1f} times their 2015 level{versus}"
 
 
+def programme_entries(code: str) -> list[dict[str, Any]]:
+    """Return the LA's programme entries (derived programme_status rows), Safety Valve first."""
+    table = load("programme_status")
+    rows = table[table["area_code"] == code]
+    return [{k: (None if fmt.is_missing(v) and not isinstance(v, str) else v) for k, v in r.items()}
+            for r in rows.to_dict("records")]
+
+
+def entry_period(entry: dict[str, Any]) -> str | None:
+    """Return how an entry counts in the comparisons, in words ('counted as Safety Valve from 2022-23')."""
+    if entry["programme"] == "dbv" and entry.get("counted_until"):
+        return f"counted as DBV until {entry['counted_until']}, then Safety Valve"
+    if entry["programme"] == "safety_valve":
+        return (f"counted as Safety Valve from {entry['cohort']}" if entry["primary"]
+                else "low confidence: shown apart, not in the primary groups")
+    return None
+
+
 def la_status_lines(code: str) -> list[str]:
     """Return the "Is your LA included?" answer as markdown lines (programme, cohort, money, confidence, source)."""
-    entries = programmes.status(code)
+    entries = programme_entries(code)
     if not entries:
         return ["**Not in Safety Valve or Delivering Better Value** in the programme lists identified so far ("
-                + coverage() + ")"]
+                + coverage().rstrip(".") + ")"]
     lines = []
     for e in entries:
         cohort = f"agreement {e['cohort']}" if e["programme"] == "safety_valve" else e["cohort"]
-        money = (f"DfE committed {gbp(e['dfe_amount_gbp'])}" if e["dfe_amount_gbp"] is not None
+        money = (f"DfE committed {fmt.money(e['dfe_amount_gbp'])}" if e["dfe_amount_gbp"] is not None
                  else f"DfE amount not found{' (' + e['amount_note'] + ')' if e['amount_note'] else ''}")
-        lines.append(f"**{e['programme_name']}, {cohort}**: {money}. Confidence: {e['confidence']}. "
+        lines.append(f"**{PROGRAMME_NAMES[e['programme']]}, {cohort}**: {money}. Confidence: {e['confidence']}. "
                      f"Source: {e['source']}.")
-        if e.get("period"):
-            lines.append(f"({e['period']}.)")
+        period = entry_period(e)
+        if period:
+            lines.append(f"({period}.)")
     return lines
 
 
 def la_briefing(code: str) -> list[tuple[str, str]]:
     """Return the six briefing questions for an LA, each with its answer (markdown) from the data."""
-    h = la_headline(code)
-    name = resolve_area(code, levels=("la",))["area_name"]
-    ind = compare.indicators(("la", "england"))
-    mine = ind[ind["area_code"] == code]
-    england = ind[ind["area_code"] == ENGLAND_CODE]
+    h = la_summary(code)
+    indicators = load("indicators")
+    mine = indicators[indicators["area_code"] == code]
+    england = indicators[indicators["area_code"] == ENGLAND_CODE]
     answers = [("1. Is the LA in Safety Valve or DBV, since when, with how much DfE money?",
                 " ".join(la_status_lines(code)))]
     answers.append(("2. How have EHC plans, new plans, refusals to assess and the share issued within 20 weeks "
-                    "changed, before and after it joined?", _flows_answer(code, mine, h)))
+                    "changed, before and after it joined?", _flows_answer(code, mine)))
     answers.append(("3. Is there a shift away from special and independent placements?",
                     _placements_answer(mine, england)))
     answers.append(("4. Is funding per plan keeping up in real terms, and how large is the LA's gap?",
-                    _funding_answer(h, name)))
+                    _funding_answer(code, h)))
     answers.append(("5. How large is the DSG deficit against the high needs block? Is the extra funding adequate?",
                     _deficit_answer(code, h)))
     answers.append(("6. What is not in the national data?",
@@ -704,15 +951,15 @@ def _series(mine: pd.DataFrame, indicator: str) -> pd.Series:
     return part.set_index("year")["value"].sort_index()
 
 
-def _entry_year(code: str) -> int | None:
-    """Return the first January count after the LA's Safety Valve agreement (None if not in SV)."""
-    for e in programmes.status(code):
+def sv_cohort(code: str) -> str | None:
+    """Return the financial year of the LA's primary Safety Valve agreement (None if not in SV)."""
+    for e in programme_entries(code):
         if e["programme"] == "safety_valve" and e["primary"]:
-            return int(e["cohort"][:4]) + 2
+            return str(e["cohort"])
     return None
 
 
-def _flows_answer(code: str, mine: pd.DataFrame, h: dict) -> str:
+def _flows_answer(code: str, mine: pd.DataFrame) -> str:
     """Return the answer on plans, new plans, refusals and timeliness (with the SV entry where there is one)."""
     plans = _series(mine, "ehc_plans")
     new = _series(mine, "new_plans")
@@ -720,26 +967,29 @@ def _flows_answer(code: str, mine: pd.DataFrame, h: dict) -> str:
     timely = _series(mine, "within_20_weeks_pct")
     parts = []
     if len(plans):
-        parts.append(f"EHC plans went from {number(plans.iloc[0])} (January {plans.index[0]}) to "
-                     f"{number(plans.iloc[-1])} (January {plans.index[-1]}).")
+        parts.append(f"EHC plans went from {fmt.count(plans.iloc[0])} (January {plans.index[0]}) to "
+                     f"{fmt.count(plans.iloc[-1])} (January {plans.index[-1]}).")
     for label, series, digits, suffix in [("New plans", new, 0, ""),
                                           ("Refusals to assess per 100 requests received", refused, 1, ""),
                                           ("Plans issued within 20 weeks", timely, 1, "%")]:
         if len(series):
             latest, earlier = series.index[-1], series.index[-1] - 3
-            parts.append(f"{label}: {number(series.iloc[-1], digits, suffix)} in {latest} "
-                         f"({number(series.get(earlier), digits, suffix)} in {earlier}).")
-    entry = _entry_year(code)
-    if entry is not None and len(plans):
-        before = plans[plans.index < entry]
-        after = plans[plans.index >= entry - 1]
-        if len(before) >= 4 and len(after) >= 2:
-            growth_before = ((before.iloc[-1] / before.iloc[-4]) ** (1 / 3) - 1) * 100
-            growth_after = ((after.iloc[-1] / after.iloc[0]) ** (1 / (len(after) - 1)) - 1) * 100
-            parts.append(f"Plans grew {growth_before:.1f}% a year in the three years to January {before.index[-1]} "
-                         f"and {growth_after:.1f}% a year from January {after.index[0]} to {after.index[-1]}, "
-                         f"after the agreement (first count after it: January {entry}). See the England report's "
-                         "event study for what this does and does not show.")
+            parts.append(f"{label}: {fmt.number(series.iloc[-1], digits, suffix)} in {latest} "
+                         f"({fmt.number(series.get(earlier), digits, suffix)} in {earlier}).")
+    cohort = sv_cohort(code)
+    growth = load("growth_before_after").set_index("area_code")
+    if cohort is not None and code in growth.index and len(plans):
+        g = growth.loc[code]
+        before_ok = not fmt.is_missing(g["growth_before_pct_a_year"])
+        after_ok = not fmt.is_missing(g["growth_after_pct_a_year"])
+        if before_ok and after_ok:
+            pivot = int(g["entry_january"])
+            parts.append(f"Plans grew {g['growth_before_pct_a_year']:.1f}% a year from January "
+                         f"{int(g['before_from_january'])} to January {pivot} (the last count before the agreement) "
+                         f"and {g['growth_after_pct_a_year']:.1f}% a year from January {pivot} to "
+                         f"{int(g['after_to_january'])}, after it (first count after it: January "
+                         f"{last_january_before_agreement(cohort) + 1}). See the England report's event study for "
+                         "what this does and does not show.")
     return " ".join(parts) or "No SEN2 figures for this LA."
 
 
@@ -759,42 +1009,45 @@ def _placements_answer(mine: pd.DataFrame, england: pd.DataFrame) -> str:
             "mainstream, but also more waiting without a placement: ask how many children are awaiting a place.")
 
 
-def _funding_answer(h: dict, name: str) -> str:
+def _funding_answer(code: str, h: pd.Series) -> str:
     """Return the answer on real funding per plan and the gap."""
-    if h.get("gap_gbp") is None:
-        return (f"Funding per plan cannot be compared over time for {name}: {h.get('gap_note') or 'no allocation'}.")
-    opening = (f"In {h['hnb_financial_year']} the high needs block was {gbp(h['hnb_gbp'])}, "
-               f"{pounds(h['hnb_per_plan_gbp'])} per plan (January {h['hnb_plans_january']} plans). In real terms that "
-               f"is {h['real_per_plan_index']:.0f}% of its {h['gap_base_year']} funding per plan. ")
-    if h["gap_gbp"] >= 0:
-        return opening + (f"Holding {h['gap_base_year']} real funding per plan would have needed {gbp(h['gap_gbp'])} "
-                          f"more in {h['gap_financial_year']}; added up from {h['gap_base_year']}, the shortfall is "
-                          f"{gbp(h['gap_cumulative_gbp'])} (cash).")
-    return opening + (f"Funding per plan has kept ahead of its {h['gap_base_year']} real level: the block was "
-                      f"{gbp(-h['gap_gbp'])} more in {h['gap_financial_year']} than holding it would have given "
-                      f"(cumulative since {h['gap_base_year']}: {gbp(-h['gap_cumulative_gbp'])} cash). That is measured "
-                      f"against the LA's own {h['gap_base_year']} funding, not against need.")
+    own = gap_summary_for(code, "la", "own_base")
+    if own is None:
+        return f"Funding per plan cannot be compared over time for {h['area_name']}: {model_note_text(h)}."
+    opening = (f"In {own['latest_year']} the high needs block was {fmt.money(own['latest_actual_gbp'])}, "
+               f"{fmt.pounds(own['latest_actual_per_plan_gbp'])} per plan (January {fy_start(own['latest_year'])} "
+               f"plans). In real terms that is {own['latest_real_per_plan_index']:.0f}% of its {own['base_year']} "
+               "funding per plan. ")
+    if own["latest_gap_gbp"] >= 0:
+        return opening + (f"Holding {own['base_year']} real funding per plan would have needed "
+                          f"{fmt.money(own['latest_gap_gbp'])} more in {own['latest_year']}; added up from "
+                          f"{own['base_year']}, the shortfall is {fmt.money(own['cumulative_gap_gbp'])} (cash).")
+    return opening + (f"Funding per plan has kept ahead of its {own['base_year']} real level: the block was "
+                      f"{fmt.money(-own['latest_gap_gbp'])} more in {own['latest_year']} than holding it would have "
+                      f"given (cumulative since {own['base_year']}: {fmt.money(-own['cumulative_gap_gbp'])} cash). That "
+                      f"is measured against the LA's own {own['base_year']} funding, not against need.")
 
 
-def _deficit_answer(code: str, h: dict) -> str:
+def _deficit_answer(code: str, h: pd.Series) -> str:
     """Return the answer on the DSG deficit against the HNB and SV money against the deficit."""
     parts = []
-    if h.get("deficit_gbp") is not None:
+    if not fmt.is_missing(h["deficit_gbp"]):
+        value = float(h["deficit_gbp"])
         share = (f", {h['deficit_pct_of_hnb']:.0f}% of its {h['deficit_financial_year']} high needs block"
-                 if h.get("deficit_pct_of_hnb") is not None and h["deficit_gbp"] > 0 else "")
-        word = "deficit" if h["deficit_gbp"] > 0 else "surplus" if h["deficit_gbp"] < 0 else "balance of nil"
+                 if not fmt.is_missing(h["deficit_pct_of_hnb"]) and value > 0 else "")
+        word = "deficit" if value > 0 else "surplus" if value < 0 else "balance of nil"
         parts.append(f"Cumulative DSG {word} at the end of {h['deficit_financial_year']}: "
-                     f"{gbp(abs(h['deficit_gbp']))}{share} (derived from the s251 outturn by a third party).")
-    if h.get("dsg_balance_pct_of_dsg_income") is not None:
+                     f"{fmt.money(abs(value))}{share} (derived from the s251 outturn by a third party).")
+    if not fmt.is_missing(h["dsg_balance_pct_of_dsg_income"]):
         parts.append(f"At the end of {h['dsg_balance_pct_financial_year']} the balance was "
                      f"{h['dsg_balance_pct_of_dsg_income']:+.1f}% of DSG income (positive = deficit).")
-    money = [e for e in programmes.status(code) if e["programme"] == "safety_valve" and e["dfe_amount_gbp"]]
-    if money and h.get("deficit_gbp"):
+    money = [e for e in programme_entries(code) if e["programme"] == "safety_valve" and e["dfe_amount_gbp"]]
+    if money and not fmt.is_missing(h["deficit_gbp"]) and float(h["deficit_gbp"]):
         amount = money[0]["dfe_amount_gbp"]
-        parts.append(f"The Safety Valve agreement commits {gbp(amount)} of DfE money "
-                     f"({amount / h['deficit_gbp'] * 100:.0f}% of the end-{h['deficit_financial_year']} deficit, which "
-                     "is after payments received so far). Ask what the council must cut to meet its side of the "
-                     "agreement, and whether payments have been withheld.")
+        parts.append(f"The Safety Valve agreement commits {fmt.money(amount)} of DfE money "
+                     f"({amount / float(h['deficit_gbp']) * 100:.0f}% of the end-{h['deficit_financial_year']} "
+                     "deficit, which is after payments received so far). Ask what the council must cut to meet its "
+                     "side of the agreement, and whether payments have been withheld.")
     if not parts:
         parts.append("No DSG balance for this LA in the files in hand.")
     return " ".join(parts)
@@ -803,31 +1056,15 @@ def _deficit_answer(code: str, h: dict) -> str:
 # ----------------------------------------------------------------------------------------- data quality
 
 
-UNUSUAL_RISE, UNUSUAL_FALL, UNUSUAL_MINIMUM = 0.5, -0.2, 100
-
-
-@lru_cache(maxsize=1)
-def unusual_counts() -> pd.DataFrame:
-    """Return LA Januaries whose EHC plan count rose over 50% or fell over 20% in a year (from at least 100 plans)."""
-    ehcp = load("ehcp").query("level == 'la'").sort_values(["area_code", "january"])
-    ehcp = ehcp.assign(previous=ehcp.groupby("area_code")["ehc_plans"].shift())
-    change = ehcp["ehc_plans"] / ehcp["previous"] - 1
-    flagged = ehcp[((change > UNUSUAL_RISE) | (change < UNUSUAL_FALL)) & (ehcp["previous"] >= UNUSUAL_MINIMUM)]
-    return flagged.assign(change_pct=change[flagged.index] * 100)[["area_code", "january", "previous", "ehc_plans",
-                                                                    "change_pct"]].reset_index(drop=True)
+def flags_for(codes: list[str] | None = None) -> pd.DataFrame:
+    """Return the data flags (derived flags table) of the given areas (all if None)."""
+    table = load("flags")
+    return table if codes is None else table[table["area_code"].isin(codes)].reset_index(drop=True)
 
 
 def data_warnings(codes: list[str] | None = None) -> list[str]:
-    """Return a warning for each LA (of `codes`, or all) whose published plan counts jump implausibly in a year."""
-    flagged = unusual_counts()
-    if codes is not None:
-        flagged = flagged[flagged["area_code"].isin(codes)]
-    names = load("areas").set_index("area_code")["area_name"]
-    return [f"{names[r.area_code]}: EHC plans went from {number(r.previous)} in January {r.january - 1} to "
-            f"{number(r.ehc_plans)} in January {r.january} ({r.change_pct:+.0f}%) in DfE's published SEN2 figures. "
-            "A change this size usually reflects how the council's return was compiled; per-plan figures for the "
-            "years paired with these counts should be checked with the council."
-            for r in flagged.itertuples()]
+    """Return one sentence per data flag of the given areas: the message, and what the flag leaves out."""
+    return [f"{r.message}. Left out: {r.excludes}." for r in flags_for(codes).itertuples()]
 
 
 # ----------------------------------------------------------------------------------------- methods
@@ -841,8 +1078,9 @@ def method_notes(kind: str) -> list[str]:
         "**Necessary funding** = base-year high needs block per EHC plan × (price index this year ÷ price index in "
         "the base year) × EHC plans this year. The **gap** is necessary minus actual; the **real per-plan index** "
         "is actual funding per plan as a percentage of the base-year rate in real terms. Full method: docs/method.md.",
-        "Plans are counted in the January before the financial year (January 2019 for 2019-20). DfE labels the "
-        "January count of 2025 '2024/25'; the model pairs years with Januaries explicitly, never by that label.",
+        f"Plans are counted in the January before the financial year (January 2019 for 2019-20). DfE labels the "
+        f"January count of {y['january_last']} '{int(y['january_last']) - 1}/{y['january_last'][2:]}'; the model "
+        "pairs years with Januaries explicitly, never by that label.",
         f"Prices: the GDP deflator (ONS series YBGB), financial-year averages; real terms in {prices} prices. "
         + (f"{y['no_deflator']} has no deflator yet and is not estimated." if y["no_deflator"] else ""),
         "The base year is a reference point, not a judgement that funding was adequate then. The block also pays for "
@@ -856,11 +1094,16 @@ def method_notes(kind: str) -> list[str]:
                      "over its councils.")
     notes += [
         "Programme membership is compiled from gov.uk, council and press sources with a confidence grade for each "
-        "entry; " + programmes.coverage_statement() + ". Low-confidence entries are kept out of the comparison groups.",
+        "entry; " + coverage().rstrip(".") + ". Low-confidence entries are kept out of the comparison groups.",
         "DSG deficits for 2023-24 and high-needs spending are third parties' derivations of DfE's s251 outturn "
         "files, and are labelled so; DSG balances for 2019-20 to 2021-22 were derived by DfE's SEND-AP dashboard.",
         "No national data exists on NHS contributions to EHC plans or on transfers from the schools block.",
+        "Every table has a **Download (CSV)** link to the rows behind it, from sendlib's derived tables "
+        "(data/derived); docs/data.md says which table and column each figure comes from.",
     ]
+    warning = modified_data_warning()
+    if warning:
+        notes.insert(0, warning)
     return notes
 
 
@@ -869,7 +1112,7 @@ def method_notes(kind: str) -> list[str]:
 
 def sources_table(tables: tuple[str, ...] = ("ehcp", "high_needs_block", "national_series", "deflators",
                                              "programmes", "dsg_balance", "high_needs_spend", "population")
-                  ) -> pd.DataFrame:
+                  ) -> ReportTable:
     """Return the inputs behind the report's tables, once each: publisher, title, release read, status, URL."""
     manifest = read_manifest()
     rows = []
@@ -877,41 +1120,12 @@ def sources_table(tables: tuple[str, ...] = ("ehcp", "high_needs_block", "nation
         for item in manifest["tables"][table]["inputs"]:
             rows.append({"Publisher": item["publisher"], "Title": item["title"], "Release read": item["release"],
                          "Status": item["status"], "URL": item["url"]})
-    return pd.DataFrame(rows).drop_duplicates(subset=["Title"]).reset_index(drop=True)
+    frame = pd.DataFrame(rows).drop_duplicates(subset=["Title"]).reset_index(drop=True)
+    return ReportTable([Column(c, frame[c].tolist()) for c in frame.columns], rows=frame, name="sources",
+                       text_only=True)
 
 
 def corrections_list() -> list[str]:
     """Return the corrections applied to the official files when the tables were built (from MANIFEST.json)."""
     manifest = read_manifest()
     return [c["reason"] for entry in manifest["tables"].values() for c in entry["corrections"]]
-
-
-def warm_up() -> None:
-    """Compute the shared results the reports use once (the report fork server calls this before forking)."""
-    for level in ("england", "region", "la"):
-        _gap(level)
-    group_lookup()
-    for levels in (("la",), ("la", "england"), ("la", "region", "england")):
-        compare.indicators(levels)
-    compare.group_summary("programme")
-    programmes.overview()
-    _indicators_by_name()
-    from sendlib import headline
-
-    headline.la_headline("886")  # fills the headline module's caches of the LA model
-    # what the England report and the region reports compute: once per build, not once per report
-    year = latest_complete(_gap("england"))["financial_year"]
-    sensitivity_table(year)
-    sensitivity_summary(year)
-    projection_table()
-    programme_overview_table()
-    group_summary_table()
-    group_trend_frame()
-    cohort_trend_frame()
-    las_table()
-    effects_table("log_ehc_plans")
-    effects_robustness("log_ehc_plans")
-    effects_overview()
-    unusual_counts()
-    regions = load("areas").query("level == 'region'")["area_code"]
-    _gap("england", base_year=gap_for(regions.iloc[0], "region")["base_year"].iloc[0])

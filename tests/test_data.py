@@ -106,7 +106,9 @@ def test_check_names_the_table_edited_by_hand(processed_copy):
 def test_check_reports_a_missing_table_file(processed_copy):
     (processed_copy / "population.csv").unlink()
     problems = check(processed_copy)
-    assert problems == [f"population: {processed_copy / 'population.csv'} is missing"]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"population: {processed_copy / 'population.csv'} is missing")
+    assert "sendlib data build" in problems[0]
 
 
 def test_check_validates_the_schema_as_well_as_the_checksum(processed_copy):
@@ -131,6 +133,7 @@ def test_load_refuses_a_csv_missing_a_column(processed_copy):
 
     assert (processed_copy / "deflators.csv").read_text().splitlines()[0].split(",")[2] == "cpih"
     rewrite_csv(processed_copy / "deflators.csv", drop_cpih)
+    record_checksum(processed_copy, "deflators")  # the manifest agrees: the schema is what refuses it
     with pytest.raises(DataValidationError) as caught:
         load("deflators")
     message = str(caught.value)
@@ -140,6 +143,7 @@ def test_load_refuses_a_csv_missing_a_column(processed_copy):
 
 def test_load_refuses_a_repeated_key(processed_copy):
     rewrite_csv(processed_copy / "high_needs_block.csv", lambda lines: lines.insert(2, lines[1]))
+    record_checksum(processed_copy, "high_needs_block")
     with pytest.raises(DataValidationError) as caught:
         load("high_needs_block")
     message = str(caught.value)
@@ -149,18 +153,82 @@ def test_load_refuses_a_repeated_key(processed_copy):
 
 def test_load_refuses_a_value_outside_its_range(processed_copy):
     rewrite_csv(processed_copy / "areas.csv", lambda lines: lines.__setitem__(1, lines[1].replace("la,", "county,", 1)))
+    record_checksum(processed_copy, "areas")
     with pytest.raises(DataValidationError, match=r"areas.csv: column 'level' holds 'county'"):
         load("areas")
 
 
 def test_load_refuses_a_missing_file(processed_copy):
     (processed_copy / "ehcp.csv").unlink()
-    with pytest.raises(DataValidationError, match="ehcp.csv: file not found"):
+    with pytest.raises(DataValidationError, match=r"ehcp.csv: file .*ehcp.csv not found; run `sendlib data build`"):
         load("ehcp")
 
 
 def test_load_after_clear_cache_sees_a_rebuilt_file(processed_copy):
     before = load("deflators")
     rewrite_csv(processed_copy / "deflators.csv", lambda lines: lines.pop())
+    record_checksum(processed_copy, "deflators")
     clear_cache()
     assert len(load("deflators")) == len(before) - 1
+
+
+def test_load_refuses_a_table_edited_after_it_was_built(processed_copy):
+    def times_ten(lines):
+        cells = lines[1].split(",")
+        cells[3] = cells[3] + "0"  # the first row's high needs block x 10
+        lines[1] = ",".join(cells)
+
+    rewrite_csv(processed_copy / "high_needs_block.csv", times_ten)
+    with pytest.raises(DataValidationError) as caught:
+        load("high_needs_block")
+    message = str(caught.value)
+    assert "high_needs_block.csv" in message and "sha256" in message and "records" in message
+    assert "sendlib data build" in message and "git checkout" in message and "--allow-modified-data" in message
+
+
+def test_modified_data_can_be_allowed_and_is_then_listed(processed_copy, monkeypatch):
+    from sendlib.data import modified_tables
+
+    rewrite_csv(processed_copy / "deflators.csv", lambda lines: lines.pop())
+    monkeypatch.setenv("SENDLIB_ALLOW_MODIFIED_DATA", "1")
+    clear_cache()
+    assert len(load("deflators")) > 0
+    assert modified_tables() == ["deflators"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("10.5bn", "column 'hnb_before_deductions_gbp' holds '10.5bn' at row 2, expected a number (GBP, in pounds)"),
+])
+def test_a_word_in_a_numeric_column_is_named(processed_copy, text, expected):
+    def change(lines):
+        header = lines[0].split(",")
+        cells = lines[1].split(",")
+        cells[header.index("hnb_before_deductions_gbp")] = text
+        lines[1] = ",".join(cells)
+
+    rewrite_csv(processed_copy / "high_needs_block.csv", change)
+    record_checksum(processed_copy, "high_needs_block")
+    with pytest.raises(DataValidationError) as caught:
+        load("high_needs_block")
+    assert expected in str(caught.value)
+
+
+def test_derived_tables_load_with_their_schema_and_are_up_to_date():
+    from sendlib.schemas import DERIVED
+
+    assert check(names=DERIVED) == []
+    for name in DERIVED:
+        frame = load(name)
+        assert list(frame.columns) == SCHEMAS[name].names and len(frame) > 0, name
+
+
+def test_a_stale_derived_table_names_the_command_to_run(processed_copy, tmp_path, monkeypatch):
+    derived = shutil.copytree(PROCESSED.parent / "derived", tmp_path / "derived")
+    monkeypatch.setenv("SENDLIB_DERIVED_DIR", str(derived))
+    rewrite_csv(processed_copy / "deflators.csv", lambda lines: lines.pop())
+    record_checksum(processed_copy, "deflators")  # a rebuild of the processed tables, not derived again
+    clear_cache()
+    problems = check(names=("gap",))
+    assert any("sendlib data derive" in p and "deflators" in p for p in problems)
+    with pytest.raises(DataValidationError, match="run `sendlib data derive`"):
+        load("gap")

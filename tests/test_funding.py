@@ -119,7 +119,8 @@ def test_la_default_base_is_earliest_year_and_is_stated():
     frame = funding.gap("la", area="Kent")
     assert frame["base_year"].unique().tolist() == ["2019-20"]
     national = funding.gap("la", area="Kent", la_base="national")
-    assert national["base_year"].iloc[0].endswith("(England's rate)")
+    assert national["base_year"].unique().tolist() == ["2015-16"]  # England's 2015-16 rate, held in real terms
+    assert set(national["lens"]) == {"national_rate"} and set(national["base_area_code"]) == {"E92000001"}
 
 
 def test_successor_las_inherit_their_predecessors_base_rate():

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("sendlib.funding")
 
 from sendlib.cli import main  # noqa: E402
-from sendlib.headline import la_headline  # noqa: E402
+from sendlib.commands.la import headline as la_headline  # noqa: E402
 
 TOP_KEYS = {"area_code", "area_name", "region_name", "programmes", "headline"}
 PROGRAMME_KEYS = {"programme", "cohort", "dfe_amount_gbp", "confidence", "source"}
@@ -73,6 +73,7 @@ def test_headline_gap_matches_the_funding_model():
     assert headline["gap_financial_year"] == latest["financial_year"]
     assert headline["gap_gbp"] == round(latest["gap_gbp"])
     assert headline["gap_cumulative_gbp"] == round(model["gap_gbp"].sum())
+    assert headline["gap_prices"] == funding.latest_prices()  # one price year everywhere
     assert headline["hnb_per_plan_gbp"] == round(latest["actual_per_plan_gbp"])
 
 

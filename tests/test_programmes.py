@@ -5,15 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sendlib import story
 from sendlib.data import load
 from sendlib.errors import ParameterError
+from sendlib.geography import current_las
 from sendlib.programmes import (
     DEFICIT_UNKNOWN,
     LOW_CONFIDENCE,
     OTHER_DEFICIT,
     OTHER_NO_DEFICIT,
-    coverage_statement,
-    current_las,
+    coverage,
     groups,
     latest_balance,
     overview,
@@ -106,12 +107,21 @@ def test_as_of_must_be_a_financial_year():
         groups(as_of="2022")
 
 
+def test_coverage_counts_identified_entries_against_those_announced():
+    table = coverage().set_index(["programme", "cohort"])
+    assert table.loc[("safety_valve", "all"), ["identified", "announced"]].tolist() == [36, 38]
+    assert table.loc[("dbv", "all"), ["identified", "announced"]].tolist() == [47, 55]
+    assert table.loc[("safety_valve", "2022-23"), "identified"] == 18
+    assert table.loc[("dbv", "tranche 3"), ["identified", "announced"]].tolist() == [4, 12]
+    assert table.loc[("safety_valve", "all"), "low_confidence_names"] == "North Somerset"
+
+
 def test_coverage_statement_states_identified_counts():
-    text = coverage_statement()
+    text = story.coverage()
     assert "36 of the 38 Safety Valve agreements" in text and "47 of the 55 DBV LAs" in text
     assert "2022-23: 18 of 20" in text and "tranche 3: 4 of 12" in text and "North Somerset" in text
-    with_groups = groups().attrs["coverage"]
-    assert with_groups.startswith(text) and "Of 153 current LAs" in with_groups
+    with_groups = story.coverage(with_groups=True)
+    assert with_groups.startswith(text[:-1]) and "Of 153 current LAs" in with_groups
     assert "City of London" in with_groups and "2023-24 balance carried forward (GBP)" in with_groups
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sendlib import display, story
+from sendlib import display, formatting, story
 
 
 @pytest.fixture
@@ -25,17 +25,24 @@ def test_text_and_tables_are_escaped_but_bold_kept(shown):
 
 
 @pytest.mark.parametrize("value, text", [(6.36e9, "£6.4bn"), (77.8e6, "£77.8m"), (-11.5e6, "-£11.5m"),
-                                         (950e3, "£950k"), (None, "n/a"), (float("nan"), "n/a")])
+                                         (950e3, "£950k"), (None, "n/a"), (float("nan"), "n/a"),
+                                         (2.345e9, "£2.3bn"), (999.96e6, "£1.0bn"), (400, "£400"), (999_600, "£1.0m")])
 def test_money_is_written_the_way_a_reader_expects(value, text):
-    assert story.gbp(value) == text
+    assert formatting.money(value) == text
 
 
-def test_implausible_jumps_in_published_counts_are_flagged():
-    flagged = story.unusual_counts()
-    newham = flagged[flagged["area_code"] == "316"]
-    assert not newham.empty and newham["january"].iloc[0] == 2025  # 2,705 -> 1,199 in DfE's release
+def test_data_flags_are_worded_for_the_areas_they_touch():
     assert story.data_warnings(["886"]) == []
-    assert "Newham" in story.data_warnings(["316"])[0]
+    newham = story.data_warnings(["316"])
+    assert newham and "Newham" in newham[0] and "£53,074" in newham[0] and "Left out:" in newham[0]
+
+
+def test_a_report_table_offers_the_rows_behind_it_as_csv(shown):
+    rows = story.gap_for("E12000007", "region")
+    display.table(story.gap_table(rows, "gap-london"))
+    page = "".join(shown)
+    assert 'download="gap-london.csv"' in page and "data:text/csv;charset=utf-8;base64," in page
+    assert 'data-sort="' in page and 'data-sortable="true"' in page
 
 
 def _effects(estimate: float, low: float, high: float) -> pd.DataFrame:
@@ -63,6 +70,6 @@ def test_la_briefing_has_the_six_questions_in_order():
 
 
 def test_comparison_table_places_the_la_against_its_region_england_group_and_neighbours():
-    table = story.comparison_table("886")
+    table = story.comparison_table("886").frame()
     assert {"This LA", "Region", "England", "Statistical neighbours (median)"} <= set(table.columns)
     assert (table["Statistical neighbours (median)"].str.contains("n=10")).any()

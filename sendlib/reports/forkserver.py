@@ -45,7 +45,7 @@ PRELOAD_MODULES = (
     "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
     "psutil", "pdb", "http.server", "xmlrpc.server", "mimetypes", "faulthandler", "resource",
 )
-SKIP_SENDLIB = {"cli", "download", "build", "readers", "reports", "io"}
+PRESENT_MODULES = ("sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -61,21 +61,13 @@ def preload() -> list[str]:
         except Exception as exc:  # a missing optional module only costs speed
             problems.append(f"import {name}: {exc}")
     try:
-        import pkgutil
-
-        import sendlib
-
-        for info in pkgutil.iter_modules(sendlib.__path__):
-            if info.name not in SKIP_SENDLIB:
-                importlib.import_module(f"sendlib.{info.name}")
+        for name in PRESENT_MODULES:  # what the notebooks import: the presentation layer, never the models
+            importlib.import_module(name)
         from sendlib.data import load
-        from sendlib.schemas import TABLES
+        from sendlib.schemas import SCHEMAS
 
-        for table in TABLES:
+        for table in SCHEMAS:  # every processed and derived table, read and verified once for all kernels
             load(table)
-        from sendlib import story
-
-        story.warm_up()  # the models, indicators and groups every report reads, computed once for all kernels
         _warm_up_rendering(load("areas"))
     except Exception as exc:
         problems.append(f"sendlib: {exc}")

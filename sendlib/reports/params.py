@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendlib.errors import ParameterError, SendlibError
-from sendlib.geography import ENGLAND_CODE, areas, find_area_codes, slug, suggest_areas
+from sendlib.geography import ENGLAND_CODE, areas, current_las, find_area_codes, slug, suggest_areas
 from sendlib.paths import REPO_ROOT
 
 NOTEBOOKS = {"england": "england.ipynb", "region": "region.ipynb", "la": "local_authority.ipynb"}
@@ -131,12 +131,6 @@ def _valid_regions(registry: pd.DataFrame) -> str:
     """Return 'North East (E12000001), ...' for the regions."""
     rows = registry[registry["level"] == "region"].sort_values("area_code")
     return ", ".join(f"{r.area_name} ({r.area_code})" for r in rows.itertuples())
-
-
-def current_las(registry: pd.DataFrame) -> pd.DataFrame:
-    """Return the registry rows of LAs that exist now (last_year is the latest January)."""
-    las = registry[registry["level"] == "la"]
-    return las[las["last_year"] == registry["last_year"].max()].sort_values("area_code")
 
 
 def resolve_one(query: object, level: str, registry: pd.DataFrame) -> pd.Series:
