@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +23,13 @@ from sendlib.build.funding_tables import build_deflators, build_high_needs_block
 from sendlib.build.programme_tables import build_dsg_balance, build_programmes
 from sendlib.data import MANIFEST, clear_cache
 from sendlib.geography import build_areas
+from sendlib.io import claim_folder, remove_abandoned
 from sendlib.paths import external_dir
 from sendlib.readers.ees import read_columns
 from sendlib.schemas import SCHEMAS, conform, validate
 from sendlib.sources import SOURCES, sha256_of
+
+STAGING_PREFIX = ".build-"
 
 
 def _build_areas(raw: Path) -> Built:
@@ -117,11 +119,13 @@ def build_all(raw: Path, out: Path, progress=None) -> dict:
     `out` exactly as it was.
     """
     raw, out = Path(raw), Path(out)
+    remove_abandoned(out, STAGING_PREFIX)  # staging folders of builds that were killed
     built = build_tables(raw, progress)
     files = {b.name: _csv_bytes(b.frame) for b in built}
     manifest = manifest_for(built, raw, files)
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
+    owned = claim_folder(out, STAGING_PREFIX)  # locked while this build lives: never removed under it
+    staging = owned.path
     names = [f"{name}.csv" for name in files] + [MANIFEST]
     previous, replaced = staging / "previous", []
     try:
@@ -143,6 +147,6 @@ def build_all(raw: Path, out: Path, progress=None) -> dict:
                 (out / filename).unlink(missing_ok=True)
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        owned.remove()
     clear_cache()
     return manifest
