@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+KERNEL_SPEC := $(VENV)/share/jupyter/kernels/sendlib/kernel.json
+REGISTER_KERNEL := $(BIN)/python -m sendlib.reports.kernel install --sys-prefix --name sendlib --display-name "Python (sendlib)"
 JOBS ?=
 
 .DEFAULT_GOAL := help
@@ -15,21 +17,26 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
-	$(BIN)/python -m sendlib.reports.kernel install --sys-prefix --name sendlib --display-name "Python (sendlib)" >/dev/null
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv, install sendlib and register the `sendlib` Jupyter kernel
+# The kernel spec is its own target: deleted (or never registered), it is registered again by any target
+# that runs notebooks, even when the stamp says the packages are installed.
+$(KERNEL_SPEC): $(STAMP)
+	$(REGISTER_KERNEL) >/dev/null
+
+install: $(STAMP) ## Create .venv, install sendlib and (re-)register the `sendlib` Jupyter kernel
+	$(REGISTER_KERNEL)
 
 kernel: $(STAMP) ## Also register the `sendlib` kernel for your own JupyterLab (in ~/.local)
 	$(BIN)/python -m sendlib.reports.kernel install --user --name sendlib --display-name "Python (sendlib)"
 
-reports: $(STAMP) ## Build outputs/index.html, the England report and the 9 regional reports
+reports: $(STAMP) $(KERNEL_SPEC) ## Build outputs/index.html, the England report and the 9 regional reports
 	$(BIN)/sendlib reports --all $(if $(JOBS),--jobs $(JOBS),)
 
-all-las: $(STAMP) ## Build a report for every local authority (outputs/las/)
+all-las: $(STAMP) $(KERNEL_SPEC) ## Build a report for every local authority (outputs/las/)
 	$(BIN)/sendlib reports --all-las $(if $(JOBS),--jobs $(JOBS),)
 
-test: $(STAMP) ## Run the tests (installs Debian's chromium for the browser check when it can)
+test: $(STAMP) $(KERNEL_SPEC) ## Run the tests (installs Debian's chromium for the browser check when it can)
 	@scripts/ensure-chromium.sh || true
 	$(BIN)/python -m pytest
 
@@ -42,7 +49,7 @@ check: lint test ## ruff, pairing check, then the tests
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format sendlib tests benchmarks scripts
 
-bench: $(STAMP) ## Time the report runner against the naive loop (prints figures)
+bench: $(STAMP) $(KERNEL_SPEC) ## Time the report runner against the naive loop (prints figures)
 	$(BIN)/python benchmarks/reports.py --las
 
 data: $(STAMP) ## Rebuild data/processed from data/raw (or ../shared/reference)

@@ -4,6 +4,7 @@
 
 In one run:
   runner  `sendlib reports --all` (England + 9 regions) into OUT/runner
+  plain   the same with `--kernels plain` (no fork server: what macOS and Windows run) into OUT/plain
   naive   for the same 10 reports, one after another: the papermill CLI, then
           `jupyter nbconvert --to html --no-input` (a fresh kernel and fresh imports for every report)
   floor   10 copies of notebooks/_floor.ipynb (a parameters cell, nothing else) through the same runner
@@ -175,13 +176,15 @@ def main(argv: list[str] | None = None) -> int:
           f"scratch {out}")
     runner = timed("runner (10 reports)", [str(BIN / "sendlib"), "reports", "--all", "--out",
                                             str(out / "runner"), *jobs])
+    plain = timed("runner, plain kernels", [str(BIN / "sendlib"), "reports", "--all", "--kernels", "plain", "--out",
+                                             str(out / "plain"), *jobs])
     floor = timed("floor (10 x _floor)", [sys.executable, __file__, "--floor-child", str(out / "floor"), *jobs])
     naive = None if args.skip_naive else naive_loop(out / "naive")
     las = timed("runner (153 LAs)", [str(BIN / "sendlib"), "reports", "--all-las", "--out", str(out / "las"),
                                      *jobs]) if args.las else None
 
     print("\nWall time")
-    for run, count in [(runner, 10), (floor, 10), (naive, 10), (las, 153)]:
+    for run, count in [(runner, 10), (plain, 10), (floor, 10), (naive, 10), (las, 153)]:
         if run is not None:
             print(line(run, count))
     print("\nRatios")
@@ -189,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  naive / runner          {naive.seconds / runner.seconds:5.2f}x   (target >= 4x)")
     print(f"  runner / floor          {runner.seconds / floor.seconds:5.2f}x   per report "
           f"{runner.seconds / 10:.2f} s against {floor.seconds / 10:.2f} s (target <= 1.3x)")
+    print(f"  plain / runner          {plain.seconds / runner.seconds:5.2f}x   plain kernels against the fork "
+          "server (target <= 2.5x)")
     if las is not None:
         print(f"  153 LAs                 {las.seconds:5.1f} s   (target <= 180 s)")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

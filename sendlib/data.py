@@ -172,6 +172,14 @@ def difference(name: str) -> str | None:
         if stale:
             return (f"data/derived is older than the processed tables it came from ({', '.join(stale)} changed "
                     f"since it was derived): run `{DERIVE_COMMAND}`")
+        for source in TABLES:  # the processed tables it came from must still be as built
+            path = processed_dir() / f"{source}.csv"
+            key = (source, str(path), path.stat().st_mtime_ns if path.is_file() else -1)
+            if key not in _VERIFIED:
+                _VERIFIED[key] = difference(source) if path.is_file() else (
+                    f"{path} not found; {restore_hint(source)}")
+            if _VERIFIED[key]:
+                return f"it was derived from data/processed/{source}.csv, which differs now: {_VERIFIED[key]}"
     return None
 
 
@@ -209,13 +217,23 @@ def modified_tables() -> list[str]:
 
 def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[str]:
     """Return problems found comparing each table with its folder's MANIFEST.json (checksum, rows, schema, and
-    for derived tables whether they are older than the processed tables); [] if none."""
+    for derived tables whether they are older than the processed tables); [] if none. A manifest that cannot
+    be read is one problem for its folder."""
     problems = []
+    manifests: dict[Path, dict | None] = {}
     for name in names:
         base = folder if folder is not None else folder_of(name)
         path = base / f"{name}.csv"
+        if base not in manifests:
+            try:
+                manifests[base] = read_manifest(base)
+            except DataValidationError as exc:
+                manifests[base] = None
+                problems.append(str(exc))
+        manifest = manifests[base]
+        if manifest is None:
+            continue
         try:
-            manifest = read_manifest(base)
             entry = _entry(manifest, name, path)
         except DataValidationError as exc:
             problems.append(f"{name}: {exc.problem}")
@@ -235,11 +253,13 @@ def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[s
             continue
         if len(frame) != entry["rows"]:
             problems.append(f"{name}: {len(frame)} rows, {MANIFEST} records {entry['rows']}")
-    if folder is None and set(names) & set(DERIVED):
+    derived = manifests.get(derived_dir())
+    processed_ok = manifests.get(processed_dir(), True) is not None
+    if folder is None and derived is not None and processed_ok and set(names) & set(DERIVED):
         try:
-            stale = stale_inputs(read_manifest(derived_dir()))
+            stale = stale_inputs(derived)
         except DataValidationError as exc:
-            problems.append(f"derived: {exc.problem}")
+            problems.append(str(exc))
         else:
             if stale:
                 problems.append(f"data/derived is older than the processed tables it came from ({', '.join(stale)}"

@@ -28,7 +28,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +42,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sendlib import __version__
 from sendlib.errors import InputFileError, ParameterError
+from sendlib.io import check_output_folder, create_temp, write_bytes_atomic
 from sendlib.paths import default_raw_dir, processed_dir, raw_dir
 from sendlib.readers.govuk import attachments, html_links
 from sendlib.readers.ons import read_ons_series
@@ -252,8 +252,7 @@ def fetch_to_temp(url: str, where: str, expected: str, folder: Path, label: str,
     """Return the file at `url` streamed into a temporary file in `folder` (removed again on any failure)."""
 
     def attempt() -> Fetched:
-        descriptor, name = tempfile.mkstemp(dir=folder, prefix=f".{label}.", suffix=".part")
-        temp = Path(name)
+        descriptor, temp = create_temp(folder, f".{label}.", ".part")  # permissions from the umask
         try:
             with os.fdopen(descriptor, "wb") as handle, _request(url, settings.timeout) as response:
                 size, digest = _stream(response, handle, label, settings)
@@ -579,15 +578,7 @@ def read_record(dest: Path) -> dict:
 def write_record(dest: Path, record: dict) -> None:
     """Write DOWNLOADS.json atomically (temporary file, then os.replace)."""
     text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    descriptor, name = tempfile.mkstemp(dir=dest, prefix=f".{DOWNLOADS_FILE}.", suffix=".part")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, dest / DOWNLOADS_FILE)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    write_bytes_atomic(text.encode("utf-8"), dest / DOWNLOADS_FILE, flag="--dest")
 
 
 # ------------------------------------------------------------------------------------------ many sources
@@ -686,7 +677,8 @@ def command_download(args: argparse.Namespace) -> int:
     if getattr(args, "list", False):
         print("\n".join(describe_sources(sources, settings)))
         return 0
-    dest = Path(args.dest) if getattr(args, "dest", None) else raw_dir()
+    dest = args.dest if getattr(args, "dest", None) is not None else raw_dir()
+    dest = check_output_folder(dest, "--dest")  # empty, read-only, a file, under a file: one line, no download
     print(f"Downloading {len(sources)} file(s) into {dest}" + (f" from {settings.base}" if settings.base else ""),
           file=sys.stderr)
     try:

@@ -51,3 +51,25 @@ class ParameterError(SendlibError):
         if self.suggestions:
             message += ". Did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(message)
+
+
+class OutputFileError(SendlibError):
+    """A file or folder sendlib writes cannot be written (read-only, disk full, a folder or file in the way)."""
+
+    def __init__(self, path: object, problem: str, advice: str = "", flag: str | None = None):
+        self.path = str(path)
+        self.problem = problem
+        self.flag = flag
+        message = f"cannot write {self.path}" + (f" ({flag})" if flag else "") + f": {problem}"
+        if advice:
+            message += f"; {advice}"
+        super().__init__(message)
+
+
+class LockTimeoutError(SendlibError):
+    """Another sendlib process held a lock longer than we wait; names the lock file and what to do."""
+
+    def __init__(self, lock: object, seconds: float, holder: str):
+        self.lock = str(lock)
+        super().__init__(f"{self.lock} stayed locked for {seconds:.0f} s: {holder} is still writing there; "
+                         "wait for it to finish (or stop it) and run again")

@@ -343,7 +343,7 @@ def test_successful_build_replaces_the_tables_and_keeps_other_files(reference_di
 @pytest.mark.parametrize("failing_call", [1, 5, 12])
 def test_failure_while_replacing_files_puts_the_old_ones_back(reference_dir, existing_output, prebuilt, helpers,
                                                              monkeypatch, failing_call):
-    import sendlib.build.pipeline as pipeline
+    import sendlib.io as io_module
 
     real_replace, calls = os.replace, []
 
@@ -355,7 +355,7 @@ def test_failure_while_replacing_files_puts_the_old_ones_back(reference_dir, exi
         return real_replace(source, target)
 
     before = helpers.snapshot(existing_output)
-    monkeypatch.setattr(pipeline.os, "replace", replace)
+    monkeypatch.setattr(io_module.os, "replace", replace)
     with pytest.raises(PermissionError):
         build_all(reference_dir, existing_output)
     assert len(calls) >= failing_call

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -172,7 +173,7 @@ def _reports_cmd(out: Path, *regions: str) -> list[str]:
 
 
 @pytest.mark.notebooks
-def test_killed_build_leaves_previous_outputs_and_a_rerun_completes(tmp_path):
+def test_killed_build_leaves_previous_outputs_and_a_rerun_completes(tmp_path, request):
     out = tmp_path / "out"
     names = ["regions/north-east.html", "regions/north-west.html", "regions/london.html"]
     previous = "<!DOCTYPE html>\n<html><body><p>previous build</p></body></html>\n"
@@ -180,7 +181,11 @@ def test_killed_build_leaves_previous_outputs_and_a_rerun_completes(tmp_path):
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(previous, encoding="utf-8")
     argv = _reports_cmd(out, "North East", "North West", "London")
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the system temp folder of both builds (where the fork server's socket folder goes): short, for the socket
+    temp = Path(tempfile.mkdtemp(prefix="sk-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
+    env = {**os.environ, "TMPDIR": str(temp), "SENDLIB_KERNELS": "fast"}
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
         if any((out / n).read_text(encoding="utf-8") != previous for n in names):
@@ -198,8 +203,12 @@ def test_killed_build_leaves_previous_outputs_and_a_rerun_completes(tmp_path):
     _gone, alive = psutil.wait_procs(tree, timeout=15)
     assert not alive, f"processes of the killed build still run: {[p.cmdline() for p in alive]}"
 
-    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert list(temp.glob("sendlib-ks-*")), "the killed build's socket folder is left (the rerun must clean it)"
+    assert list(out.glob(".run-*")), "the killed build's run folder is left (the rerun must clean it)"
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=env)
     assert rerun.returncode == 0, rerun.stderr
+    assert "sendlib: kernels: pre-warmed (fork server)" in rerun.stderr
+    assert not list(temp.glob("sendlib-ks-*"))
     for name in names:
         assert_complete(out / name)
         assert "previous build" not in (out / name).read_text(encoding="utf-8")
@@ -235,6 +244,112 @@ def test_two_concurrent_builds_never_leave_a_partial_file(tmp_path):
                                                         "regions/south-west.html"}
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count('<span class="status-ok">ok</span>') == 3
+
+
+# --------------------------------------------------------------------------------------- platforms
+
+
+@pytest.mark.notebooks
+def test_a_real_report_builds_on_the_plain_path_with_spawned_workers(tmp_path, monkeypatch, capsys):
+    """What macOS and Windows run: plain papermill kernels, workers started with spawn, no fork server."""
+    from sendlib.reports import runner
+
+    monkeypatch.setenv("SENDLIB_KERNELS", "plain")
+    monkeypatch.setattr(runner, "pool_start_method", lambda: "spawn")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    out = tmp_path / "out"
+    status = main(["reports", "--region", "London", "--jobs", "1", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert status == 0, printed
+    assert [line for line in printed.err.splitlines() if "kernels:" in line] == [
+        "sendlib: kernels: plain (SENDLIB_KERNELS=plain)"]
+    page = out / "regions" / "london.html"
+    assert_complete(page)
+    text = page.read_text(encoding="utf-8")
+    assert "<title>SEND high needs funding: London</title>" in text
+    assert 'src="data:image/png;base64,' in text and 'alt="' in text  # charts embedded, with alt text
+    assert "E12000007 (London)" in text  # the footer's parameters
+    assert "Traceback" not in text and "Error" not in re.sub(r"<style.*?</style>", "", text, flags=re.S)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('<span class="status-ok">ok</span>') == 1
+    assert not list(out.rglob("*.tmp")) and not list(out.glob(".run-*")) and not list(temp.iterdir())
+
+
+def test_kernels_option_beats_the_environment_and_bad_values_are_named(monkeypatch):
+    from sendlib.reports.runner import requested_kernels
+
+    monkeypatch.delenv("SENDLIB_KERNELS", raising=False)
+    assert requested_kernels(None) == ("auto", "")
+    monkeypatch.setenv("SENDLIB_KERNELS", " Plain ")
+    assert requested_kernels(None) == ("plain", "SENDLIB_KERNELS")
+    assert requested_kernels("fast") == ("fast", "--kernels")
+    monkeypatch.setenv("SENDLIB_KERNELS", "quick")
+    with pytest.raises(ParameterError, match="SENDLIB_KERNELS='quick' is not valid: expected auto, fast or plain"):
+        requested_kernels(None)
+
+
+def test_fork_server_is_unavailable_without_fork_fd_passing_or_linux(monkeypatch):
+    import multiprocessing
+    import socket
+
+    from sendlib.reports.runner import fork_server_unavailable, pool_start_method
+
+    assert fork_server_unavailable() is None and pool_start_method() == "fork"  # this Linux machine
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert fork_server_unavailable() == "it runs on Linux only and this is macOS"
+    assert pool_start_method() == "spawn"
+    monkeypatch.delattr(socket, "send_fds")
+    assert fork_server_unavailable() == "macOS cannot pass file descriptors over Unix sockets"
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delattr(os, "fork")
+    assert fork_server_unavailable() == "Windows has no os.fork"
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn", "forkserver"])
+    assert pool_start_method() == "spawn"
+
+
+def test_auto_chooses_plain_with_the_reason_and_fast_is_refused_where_it_cannot_run(monkeypatch, tmp_path, capsys):
+    from sendlib.reports import runner
+
+    monkeypatch.delenv("SENDLIB_KERNELS", raising=False)
+    assert runner.choose_kernels(None) == (True, "")
+    assert runner.kernels_line(True, "") == "sendlib: kernels: pre-warmed (fork server)"
+    assert runner.choose_kernels("plain") == (False, "--kernels plain")
+    monkeypatch.setattr(runner, "fork_server_unavailable", lambda: "Windows has no os.fork")
+    assert runner.choose_kernels(None) == (False, "fork server unavailable: Windows has no os.fork")
+    assert runner.kernels_line(False, "fork server unavailable: Windows has no os.fork") == (
+        "sendlib: kernels: plain (fork server unavailable: Windows has no os.fork)")
+    out = tmp_path / "out"
+    assert main(["reports", "--region", "London", "--kernels", "fast", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--kernels='fast' is not valid" in err and "Windows has no os.fork" in err
+    assert not out.exists()
+    monkeypatch.setattr(runner, "fork_server_unavailable", lambda: None)
+    monkeypatch.setattr(runner, "kernel_spec_argv", lambda name: ["python", "-m", "ipykernel_launcher", "-f", "x"])
+    fast, why = runner.choose_kernels(None)
+    assert not fast and "starts ipykernel directly" in why and "make install" in why
+
+
+def test_missing_kernel_spec_names_the_command_that_registers_it():
+    from sendlib.errors import SendlibError
+    from sendlib.reports.runner import kernel_spec_argv
+
+    with pytest.raises(SendlibError) as caught:
+        kernel_spec_argv("sendlib-not-registered")
+    assert "run `make install`" in str(caught.value)
+    assert f"{sys.executable} -m sendlib.reports.kernel install --sys-prefix" in str(caught.value)
+
+
+def test_make_install_registers_the_kernel_even_when_installed():
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert "-m sendlib.reports.kernel install --sys-prefix" in dry.stdout, dry.stdout + dry.stderr
+    missing = subprocess.run(["make", "-n", "reports", "KERNEL_SPEC=.venv/no-such/kernel.json"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert "-m sendlib.reports.kernel install --sys-prefix" in missing.stdout, missing.stdout + missing.stderr
 
 
 # --------------------------------------------------------------------------------------- escaping
@@ -316,12 +431,18 @@ def test_atomic_write_and_stale_clean_up(tmp_path):
     target = files.write_atomic(tmp_path / "a" / "b.html", "<html></html>")
     assert target.read_text(encoding="utf-8") == "<html></html>"
     assert [p.name for p in target.parent.iterdir()] == ["b.html"]
-    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
-    (tmp_path / "a" / f".b.html.{dead}.0123abcd.tmp").write_text("partial", encoding="utf-8")
-    (tmp_path / f".run-{dead}-0123abcd").mkdir()
+    gone = "0123456789abcdef"  # a run whose folder no longer exists
+    (tmp_path / "a" / f".b.html.{gone}.0123abcd.tmp").write_text("partial", encoding="utf-8")
     mine = files.new_run_folder(tmp_path)
+    (tmp_path / "a" / f".b.html.{mine.token}.0123abcd.tmp").write_text("being written", encoding="utf-8")
+    old = tmp_path / ".run-12345-0123abcd"  # an older sendlib's run folder (no lock file), an hour old
+    old.mkdir()
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
     assert files.clean_stale(tmp_path) == 2
-    assert mine.is_dir() and [p.name for p in (tmp_path / "a").iterdir()] == ["b.html"]
+    assert mine.path.is_dir() and not old.exists()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [f".b.html.{mine.token}.0123abcd.tmp", "b.html"]
+    mine.remove()
+    assert not mine.path.exists()
 
 
 def test_export_refuses_a_report_that_would_load_external_resources():

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +21,7 @@ from sendlib.build.funding_tables import build_deflators, build_high_needs_block
 from sendlib.build.programme_tables import build_dsg_balance, build_programmes
 from sendlib.data import MANIFEST, clear_cache
 from sendlib.geography import build_areas
+from sendlib.io import STAGING_PREFIX, remove_abandoned, write_folder_atomic
 from sendlib.paths import external_dir
 from sendlib.readers.ees import read_columns
 from sendlib.schemas import SCHEMAS, conform, validate
@@ -117,32 +115,12 @@ def build_all(raw: Path, out: Path, progress=None) -> dict:
     `out` exactly as it was.
     """
     raw, out = Path(raw), Path(out)
+    remove_abandoned(out, STAGING_PREFIX)  # staging folders of builds that were killed, even if this one fails
     built = build_tables(raw, progress)
     files = {b.name: _csv_bytes(b.frame) for b in built}
     manifest = manifest_for(built, raw, files)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
-    names = [f"{name}.csv" for name in files] + [MANIFEST]
-    previous, replaced = staging / "previous", []
-    try:
-        for name, content in files.items():
-            (staging / f"{name}.csv").write_bytes(content)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        previous.mkdir()
-        for filename in names:  # keep the old files, to put back if a replacement fails part-way
-            if (out / filename).is_file():
-                shutil.copy2(out / filename, previous / filename)
-        for filename in names:
-            os.replace(staging / filename, out / filename)
-            replaced.append(filename)
-    except BaseException:
-        for filename in reversed(replaced):
-            if (previous / filename).is_file():
-                os.replace(previous / filename, out / filename)
-            else:
-                (out / filename).unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    contents = {f"{name}.csv": content for name, content in files.items()}
+    contents[MANIFEST] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    write_folder_atomic(out, contents)
     clear_cache()
     return manifest

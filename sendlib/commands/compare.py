@@ -64,17 +64,14 @@ def growth_text(table: pd.DataFrame) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the group comparison (or write the tidy group summaries, both groupings, to --csv); return 0."""
-    from sendlib.errors import ParameterError
-    from sendlib.io import write_csv_atomic
+    from sendlib.io import check_output_file, write_csv_atomic
 
+    check_output_file(args.csv, "--csv")
     table = load("group_summary")
     if args.csv is not None:
-        if not args.csv.strip():
-            raise ParameterError("--csv", args.csv, "a file path, or '-' for standard output")
+        write_csv_atomic(table, args.csv, flag="--csv")
         if args.csv == "-":
-            sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
             return 0
-        write_csv_atomic(table, args.csv)
         print(f"Wrote {len(table)} rows to {args.csv} (medians and quartiles in each indicator's unit; units and "
               "year meanings: data/derived/indicator_catalogue.csv)", file=sys.stderr)
         return 0

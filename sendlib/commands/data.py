@@ -79,7 +79,10 @@ def run_check(args: argparse.Namespace) -> int:
     """Check the tables against their manifests (checksums, rows, schemas, staleness); print coverage."""
     from sendlib.data import check
 
-    problems = check(Path(args.dir)) if args.dir else check(names=TABLES) + check(names=DERIVED)
+    problems = check(Path(args.dir)) if args.dir else check(names=TABLES + DERIVED)
+    if len(problems) == 1:
+        print(f"sendlib: {problems[0]}", file=sys.stderr)
+        return EXIT_FAILED
     if problems:
         print("Tables do not match their MANIFEST.json:", file=sys.stderr)
         for problem in problems:

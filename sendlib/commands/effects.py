@@ -56,25 +56,23 @@ def format_block(outcome: str, comparison: str, sample: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the event-study tables (or write the estimates as CSV); return the exit status (0 ok)."""
-    from sendlib.io import write_csv_atomic
+    from sendlib.io import check_output_file, write_csv_atomic
 
     tests = load("event_study_tests")
     outcomes = list(dict.fromkeys(tests["outcome"]))
-    if args.outcome is not None and args.outcome not in outcomes:
+    if args.outcome is not None and args.outcome not in outcomes:  # '' included: an empty value is refused
         raise ParameterError("--outcome", args.outcome, "one of " + ", ".join(outcomes))
     chosen = [args.outcome] if args.outcome else outcomes
     comparisons = [args.comparison] if args.comparison else list(COMPARISON_WORDS)
     samples = [args.sample] if args.sample else [story.MAIN_SAMPLE]
+    check_output_file(args.csv, "--csv")
     if args.csv is not None:
-        if not args.csv.strip():
-            raise ParameterError("--csv", args.csv, "a file path, or '-' for standard output")
         table = load("event_study")
         frame = table[table["outcome"].isin(chosen) & table["comparison"].isin(comparisons)
                       & table["sample"].isin(samples)].reset_index(drop=True)
+        write_csv_atomic(frame, args.csv, flag="--csv")
         if args.csv == "-":
-            sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
             return 0
-        write_csv_atomic(frame, args.csv)
         print(f"Wrote {len(frame)} rows to {args.csv}", file=sys.stderr)
         for o in chosen:
             for c in comparisons:

@@ -49,8 +49,7 @@ def check_options(args: argparse.Namespace) -> None:
                                                         "2015-16 rate)")
     if args.deflator == "none" and args.prices is not None:
         raise ParameterError("--prices", args.prices, "no --prices with --deflator none (cash terms have no price year)")
-    for flag, value in (("--area", args.area), ("--csv", args.csv), ("--base-year", args.base_year),
-                        ("--prices", args.prices)):
+    for flag, value in (("--area", args.area), ("--base-year", args.base_year), ("--prices", args.prices)):
         if value is not None and not str(value).strip():
             raise ParameterError(flag, value, "a non-empty value")
 
@@ -135,16 +134,15 @@ def reconciliation(frame: pd.DataFrame) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the gap table (or write the CSV in pounds, unrounded) for `sendlib gap`; return 0."""
-    from sendlib.io import write_csv_atomic
+    from sendlib.io import check_output_file, write_csv_atomic
 
     check_options(args)
+    check_output_file(args.csv, "--csv")
     frame = gap_rows(args)
-    if args.csv:
-        if args.csv == "-":
-            sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
-            return 0
-        write_csv_atomic(frame, args.csv)
-        print(f"Wrote {len(frame)} rows to {args.csv}", file=sys.stderr)
+    if args.csv is not None:
+        write_csv_atomic(frame, args.csv, flag="--csv")
+        if args.csv != "-":
+            print(f"Wrote {len(frame)} rows to {args.csv}", file=sys.stderr)
         return 0
     print("Necessary versus actual high needs funding (necessary = base-year funding per EHC plan, held constant "
           "in real terms, times the plans counted in " + ("the January before" if args.lag == 0 else

@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reports.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: the number of cores)")
     reports.add_argument("--out", default=None, help="output folder (default outputs)")
     reports.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    reports.add_argument("--kernels", choices=["auto", "fast", "plain"], default=None,
+                         help="pre-warmed kernels from the fork server (fast, Linux), plain papermill kernels, or "
+                              "auto: fast where it can run (default; also SENDLIB_KERNELS)")
     reports.set_defaults(func=run)
 
 

@@ -1,48 +1,50 @@
 """Safe writing into outputs/: atomic replacement, a lock for shared state, and clean-up of what a killed
 build left behind. Readers (browsers, a second build) only ever see a complete old file or a complete new
-one: every file is written to a temporary name in the same folder and moved into place with os.replace.
+one: every file is written to a temporary name in the same folder and moved into place with os.replace
+(sendlib.io.write_bytes_atomic, so permissions follow the umask).
+
+Each build works in its own folder outputs/.run-<16 hex>/ whose lock file it holds while it lives
+(sendlib.io.claim_folder); its temporary files are named after that folder (.<name>.<16 hex>.<8 hex>.tmp).
+The next build removes run folders whose lock is free and temporary files whose run folder is gone, so a
+live build is never judged dead by its process id (another PID namespace sees other ids).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
-import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from sendlib import io
+from sendlib.errors import LockTimeoutError
+
 LOCK_NAME = ".sendlib-reports.lock"
+LOCK_TIMEOUT = 120.0
 RUN_PREFIX = ".run-"
-TEMP_PATTERN = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
-RUN_PATTERN = re.compile(r"^\.run-(\d+)-[0-9a-f]{8}$")
+TEMP_PATTERN = re.compile(r"^\..+\.([0-9a-z]+)\.[0-9a-f]{8}\.tmp$")
+RUN_TAG = re.compile(r"^[0-9a-f]{16}$")
+
+_run_tag: str | None = None
+
+
+def use_run(tag: str | None) -> None:
+    """Name this process's temporary files after the run folder .run-<tag> (None: after the process)."""
+    global _run_tag
+    _run_tag = tag
 
 
 def temp_name(path: Path) -> Path:
-    """Return a unique temporary path next to `path`, carrying this process's pid."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    """Return a unique temporary path next to `path`, named after this process's run."""
+    return io.temp_path(path, _run_tag)
 
 
 def write_atomic(path: Path, content: str | bytes) -> Path:
     """Write `content` to `path` atomically (temporary file in the same folder, fsync, os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_name(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    return path
+    return io.write_bytes_atomic(data, path, tag=_run_tag)
 
 
 def move_atomic(source: Path, target: Path) -> Path:
@@ -53,61 +55,47 @@ def move_atomic(source: Path, target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(folder: Path, timeout: float = 120.0) -> Iterator[None]:
-    """Hold an exclusive fcntl lock on folder/.sendlib-reports.lock (shared state, index, clean-up)."""
+def locked(folder: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on folder/.sendlib-reports.lock (shared state, index, clean-up)."""
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_NAME, "a+b") as handle:
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{folder / LOCK_NAME} stayed locked for {timeout:.0f} s") from None
-                time.sleep(0.05)
+        while not io.try_lock(handle):
+            if time.monotonic() > deadline:
+                raise LockTimeoutError(folder / LOCK_NAME, timeout, "another `sendlib reports`")
+            time.sleep(0.05)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            io.unlock(handle)
 
 
-def pid_alive(pid: int) -> bool:
-    """Return True if a process with this pid exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def new_run_folder(out: Path) -> Path:
-    """Create this build's private working folder under outputs/ (same file system, so moves are atomic)."""
-    folder = out / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    folder.mkdir(parents=True)
-    return folder
+def new_run_folder(out: Path) -> io.OwnedFolder:
+    """Claim this build's private working folder under outputs/ (same file system, so moves are atomic)."""
+    return io.claim_folder(out, RUN_PREFIX)
 
 
 def clean_stale(out: Path) -> int:
-    """Remove temporary files and run folders left by builds that are no longer running; return how many."""
-    removed = 0
+    """Remove run folders and temporary files left by builds that are no longer running; return how many."""
     if not out.is_dir():
         return 0
-    for root, dirs, files in os.walk(out):
-        for name in list(dirs):
-            match = RUN_PATTERN.match(name)
-            if match and not pid_alive(int(match.group(1))):
-                shutil.rmtree(Path(root) / name, ignore_errors=True)
-                dirs.remove(name)
-                removed += 1
-            elif match:
-                dirs.remove(name)
-        for name in files:
+    removed = len(io.remove_abandoned(out, RUN_PREFIX))
+    live = {p.name[len(RUN_PREFIX):] for p in out.iterdir() if p.name.startswith(RUN_PREFIX) and p.is_dir()}
+    for root, dirs, names in os.walk(out):
+        dirs[:] = [d for d in dirs if not d.startswith(RUN_PREFIX)]
+        for name in names:
             match = TEMP_PATTERN.match(name)
-            if match and not pid_alive(int(match.group(1))):
+            if not match:
+                continue
+            owner, path = match.group(1), Path(root) / name
+            if RUN_TAG.match(owner):
+                stale = owner not in live
+            else:  # written outside a run (or by an older sendlib): a write takes seconds, not minutes
+                stale = io.age_seconds(path) > io.LEGACY_AGE_SECONDS
+            if stale:
                 with contextlib.suppress(OSError):
-                    (Path(root) / name).unlink()
+                    path.unlink()
                     removed += 1
     return removed
+

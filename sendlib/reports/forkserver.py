@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import importlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -160,7 +161,7 @@ def serve(socket_path: str, warm: bool = True) -> int:
             conn, _ = listener.accept()
             try:
                 request, fds = _receive_request(conn)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, struct.error) as exc:  # e.g. a connection that sent nothing
                 print(f"sendlib fork server: bad request ({exc})", file=sys.stderr)
                 conn.close()
                 continue
@@ -256,48 +257,125 @@ def _run_kernel(connection_file: str) -> int:
 # --------------------------------------------------------------------------------------- runner side
 
 
-class ForkServer:
-    """Start, wait for and stop the fork server process (a context manager for the runner)."""
+SOCKET_FOLDER_PREFIX = "sendlib-ks-"
+SOCKET_NAME = "kernels.sock"
+MAX_SOCKET_PATH = 100  # bytes: a Unix socket path holds 108 on Linux, 104 on macOS
 
-    def __init__(self, warm: bool = True):
-        """Prepare a private socket folder; nothing runs until start()."""
+
+def socket_folder_bases() -> list[Path]:
+    """Return where socket folders go: the system temp folder, else /tmp if that path is too long for a socket."""
+    bases = [Path(tempfile.gettempdir())]
+    if os.name == "posix" and Path("/tmp").is_dir() and Path("/tmp") not in bases:
+        bases.append(Path("/tmp"))
+    return bases
+
+
+def _fits(base: Path) -> bool:
+    """Return True if a socket folder under `base` gives a socket path short enough to bind."""
+    return len(os.fsencode(base / f"{SOCKET_FOLDER_PREFIX}{'0' * 16}" / SOCKET_NAME)) <= MAX_SOCKET_PATH
+
+
+def clean_abandoned_socket_folders() -> list[Path]:
+    """Remove sendlib-ks-* folders (system temp folder, /tmp) whose runner is gone; return them."""
+    from sendlib.io import remove_abandoned
+
+    return [folder for base in socket_folder_bases()
+            for folder in remove_abandoned(base, SOCKET_FOLDER_PREFIX, legacy_alive=_server_answers)]
+
+
+def _server_answers(folder: Path) -> bool:
+    """Return True if a process still has the folder's socket bound (an older sendlib's folder, in use).
+
+    Read from /proc/net/unix (Linux), without connecting: a connection that sends no request would upset
+    an older server. Where that table cannot be read the folder counts as in use.
+    """
+    try:
+        table = Path("/proc/net/unix").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    return str(folder / SOCKET_NAME) in table
+
+
+class ForkServer:
+    """Start, wait for and stop the fork server process (a context manager for the runner).
+
+    Its socket lives in a folder sendlib-ks-<16 hex> of the system temp folder (or /tmp where that path is
+    too long: Unix socket paths hold ~100 bytes), owned by the runner through a lock file, so the next run
+    removes it if this one is killed.
+    """
+
+    def __init__(self, warm: bool = True, log: Path | None = None):
+        """Prepare; nothing runs until start(). `log` receives the server's stderr (default: inherited)."""
         self.warm = warm
+        self.log = log
+        self.owned = None
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
         self.socket_path: str | None = None
         self.info: dict = {}
+        self.problem = ""
 
     def start(self) -> ForkServer:
         """Launch the server process (it preloads in the background)."""
-        self.folder = Path(tempfile.mkdtemp(prefix="sendlib-ks-"))
-        self.socket_path = str(self.folder / "kernels.sock")
+        from sendlib.io import claim_folder
+
+        clean_abandoned_socket_folders()
+        bases = socket_folder_bases()
+        base = next((b for b in bases if _fits(b)), None)
+        if base is None:
+            raise OSError(errno.ENAMETOOLONG, "path too long for a Unix socket", str(bases[0]))
+        self.owned = claim_folder(base, SOCKET_FOLDER_PREFIX)
+        self.folder = self.owned.path
+        self.socket_path = str(self.folder / SOCKET_NAME)
         env = {**os.environ, **THREAD_LIMITS, **SERVER_ONLY_ENV}
-        argv = [sys.executable, "-m", "sendlib.reports.forkserver", self.socket_path]
-        if not self.warm:
-            argv.append("--cold")
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
-                                        cwd=str(self.folder))
+        argv = self.command()
+        stderr = None
+        try:
+            stderr = open(self.log, "ab") if self.log is not None else None  # noqa: SIM115 (closed below)
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                                            env=env, cwd=str(self.folder))
+        except BaseException:
+            self.owned.remove()
+            raise
+        finally:
+            if stderr is not None:
+                stderr.close()
         return self
 
+    def command(self) -> list[str]:
+        """Return the command that runs the server on this object's socket."""
+        argv = [sys.executable, "-m", "sendlib.reports.forkserver", str(self.socket_path)]
+        return argv if self.warm else [*argv, "--cold"]
+
     def wait_ready(self, timeout: float = 120.0) -> bool:
-        """Return True once the server listens; False if it died or did not answer in time."""
+        """Return True once the server listens; False (and `problem` says why) if it died or did not answer."""
         if self.process is None or self.process.stdout is None:
+            self.problem = "it was not started"
             return False
         if self.info.get("ready"):
             return True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             readable, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if readable:
-                line = self.process.stdout.readline()
-                if not line:
-                    return False
+            line = self.process.stdout.readline() if readable else b""
+            if line:
                 with contextlib.suppress(ValueError):
                     self.info = json.loads(line)
-                return bool(self.info.get("ready"))
-            if self.process.poll() is not None:
+                if self.info.get("ready"):
+                    return True
+                self.problem = "it answered something other than 'ready'"
                 return False
+            if readable or self.process.poll() is not None:  # end of file: the server has gone
+                self.problem = f"it exited with status {self.process.wait()} while starting"
+                return False
+        self.problem = f"it did not start within {timeout:.0f} s"
         return False
+
+    def stopped_early(self) -> int | None:
+        """Return the server's exit status if it has stopped on its own (it died during the build), else None."""
+        if self.process is None or not self.info.get("ready"):
+            return None
+        return self.process.poll()
 
     def env(self) -> dict[str, str]:
         """Return the environment variables that make the kernel launcher use this server."""
@@ -314,8 +392,8 @@ class ForkServer:
                 self.process.wait()
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.owned is not None:
+            self.owned.remove()
 
     def __enter__(self) -> ForkServer:
         """Start the server."""

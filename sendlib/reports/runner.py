@@ -1,12 +1,15 @@
 """`sendlib reports`: execute the report notebooks with papermill and export them to HTML.
 
-Design (see also forkserver.py): the runner starts the kernel fork server, imports papermill and
-nbconvert once, then forks `--jobs` worker processes (each builds one HTMLExporter). A worker runs a
-notebook with papermill on the `sendlib` kernel (a fresh kernel process forked from the pre-warmed server,
-working directory notebooks/, a per-cell timeout), exports it and writes the HTML atomically. A failing
-notebook is kept under outputs/executed/ and reported; the others go on. Results are merged into
-outputs/index.html as they arrive, under a lock, so concurrent builds and killed builds never leave a
-partial or corrupt file.
+Design (see also forkserver.py): the runner chooses the kernels (pre-warmed kernels forked from the fork
+server where it can run, i.e. Linux; plain papermill kernels elsewhere, when the server fails to start, or
+when asked with --kernels plain / SENDLIB_KERNELS=plain) and says which in one line. It imports papermill
+and nbconvert once, then starts `--jobs` worker processes ('fork' on Linux, so workers inherit the warmed
+HTMLExporter; 'spawn' where fork is missing). A worker runs a notebook with papermill on the `sendlib`
+kernel (working directory notebooks/, a per-cell timeout), exports it and writes the HTML atomically. A
+failing notebook is kept under outputs/executed/ (only if it is a complete notebook) and reported; the
+others go on. Results are merged into outputs/index.html as they arrive, under a lock, so concurrent builds
+and killed builds never leave a partial or corrupt file; a failure to write the index does not stop the
+build, and the index is written again at the end.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import contextlib
 import json
 import multiprocessing
 import os
-import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sendlib import io
 from sendlib.errors import ParameterError, SendlibError
 from sendlib.reports import files
 from sendlib.reports.index import Entry, record
@@ -34,7 +38,10 @@ from sendlib.reports.params import Report, check_reports, select_reports
 
 KERNEL_NAME = "sendlib"
 EXECUTED = "executed"
+LOG_NAME = "last-run.log"
 REASON_LIMIT = 400
+KERNELS_ENV = "SENDLIB_KERNELS"
+KERNEL_MODES = ("auto", "fast", "plain")
 
 
 @dataclass
@@ -48,6 +55,12 @@ class Settings:
     server: str | None
     shared: dict[str, Any]
     area_names: dict[str, str]
+    run_tag: str | None = None
+
+    @property
+    def log(self) -> Path:
+        """Return where the workers' and kernels' output is kept after a failure."""
+        return self.out / EXECUTED / LOG_NAME
 
 
 @dataclass
@@ -72,23 +85,74 @@ class Result:
 # --------------------------------------------------------------------------------------- kernel
 
 
-def kernel_uses_fork_server(kernel_name: str) -> bool:
-    """Return True if the kernel spec starts kernels through sendlib's launcher; error if it is missing."""
+def requested_kernels(option: str | None) -> tuple[str, str]:
+    """Return (auto, fast or plain; where it was set): --kernels, else env SENDLIB_KERNELS, else auto."""
+    if option is not None:
+        value, source = option, "--kernels"
+    else:
+        value, source = os.environ.get(KERNELS_ENV, ""), KERNELS_ENV
+        if not value.strip():
+            return "auto", ""
+    mode = value.strip().lower()
+    if mode not in KERNEL_MODES:
+        raise ParameterError(source, value, "auto, fast or plain")
+    return mode, source
+
+
+def fork_server_unavailable() -> str | None:
+    """Return why the kernel fork server cannot run on this machine, or None if it can."""
+    system = {"win32": "Windows", "darwin": "macOS", "cygwin": "Cygwin"}.get(sys.platform, sys.platform)
+    if not hasattr(os, "fork"):
+        return f"{system} has no os.fork"
+    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+        return f"{system} cannot pass file descriptors over Unix sockets"
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return f"{system} has no 'fork' start method"
+    if not sys.platform.startswith("linux"):
+        return f"it runs on Linux only and this is {system}"
+    return None
+
+
+def pool_start_method() -> str:
+    """Return the workers' start method: 'fork' on Linux (they inherit the warmed exporter), else 'spawn'."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+def kernel_spec_argv(kernel_name: str) -> list[str]:
+    """Return the argv of the registered kernel spec; SendlibError naming the command that registers it."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    try:
+        return list(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+    except NoSuchKernel:
+        raise SendlibError(f"the Jupyter kernel {kernel_name!r} is not registered: run `make install` (or "
+                           f"`{sys.executable} -m sendlib.reports.kernel install --sys-prefix`)") from None
+
+
+def choose_kernels(option: str | None, kernel_name: str = KERNEL_NAME) -> tuple[bool, str]:
+    """Return (use the fork server?, why plain kernels if not); ParameterError if `fast` cannot run here."""
     from sendlib.reports.kernel import is_fork_aware
 
-    try:
-        spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        raise SendlibError(f"the Jupyter kernel {kernel_name!r} is not registered: run `make install` "
-                           "(or `python -m sendlib.reports.kernel install --sys-prefix`)") from None
-    if is_fork_aware(spec.argv):
-        return True
-    print(f"sendlib: kernel {kernel_name!r} starts ipykernel directly, so every notebook pays the full "
-          "start-up; run `python -m sendlib.reports.kernel install --sys-prefix` for pre-warmed kernels",
-          file=sys.stderr)
-    return False
+    mode, source = requested_kernels(option)
+    argv = kernel_spec_argv(kernel_name)
+    if mode == "plain":
+        return False, f"{source} plain" if source == "--kernels" else f"{source}=plain"
+    problem = fork_server_unavailable()
+    if problem is None and not is_fork_aware(argv):
+        problem = (f"the kernel spec {kernel_name!r} starts ipykernel directly; run `make install` to "
+                   "register sendlib's launcher")
+    if problem is None:
+        return True, ""
+    if mode == "fast":
+        raise ParameterError(source, "fast", f"auto or plain: pre-warmed kernels cannot run here ({problem})")
+    return False, f"fork server unavailable: {problem}"
+
+
+def kernels_line(fast: bool, why_plain: str) -> str:
+    """Return the one line that says which kernels the build uses."""
+    return "sendlib: kernels: pre-warmed (fork server)" if fast else f"sendlib: kernels: plain ({why_plain})"
 
 
 # --------------------------------------------------------------------------------------- worker
@@ -113,7 +177,8 @@ def _init_worker(settings: Settings) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SETTINGS = settings
-    log = os.open(settings.run_dir / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    files.use_run(settings.run_tag)
+    log = os.open(settings.run_dir / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
@@ -122,7 +187,8 @@ def _init_worker(settings: Settings) -> None:
         os.environ[SERVER_ENV] = settings.server
     else:
         os.environ.pop(SERVER_ENV, None)
-    if _EXPORTER is None:  # normally built and warmed in the runner before the fork
+    if _EXPORTER is None:  # built and warmed in the runner before a fork; a spawned worker builds its own
+        _import_papermill()
         _EXPORTER = build_exporter()
 
 
@@ -146,26 +212,62 @@ def _one_line(text: object) -> str:
     return flat if len(flat) <= REASON_LIMIT else flat[: REASON_LIMIT - 1] + "…"
 
 
+def complete_notebook(path: Path) -> bool:
+    """Return True if the file is a whole notebook (not one cut off by a full disk or a kill)."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception:
+        return False
+    return isinstance(notebook.get("cells"), list)
+
+
 def _keep_failed(report: Report, partial: Path, reason: str, settings: Settings) -> str:
-    """Keep the failed notebook under outputs/executed/ (the partial run, else the input); return its path."""
+    """Keep the failed notebook under outputs/executed/ (the partial run if whole, else the input); return it.
+
+    If it cannot be written, an older notebook kept for this report is removed: it would belong to another run.
+    """
     relpath = f"{EXECUTED}/{report.stem}.ipynb"
     target = settings.out / relpath
-    if partial.is_file():
-        files.move_atomic(partial, target)
-        return relpath
-    notebook = json.loads(report.notebook.read_text(encoding="utf-8"))
-    note = {"cell_type": "markdown", "metadata": {"tags": ["sendlib-failure"]},
-            "source": f"**This notebook did not run to the end.** {reason}\n\nParameters: {report.params}"}
-    notebook["cells"] = [note] + notebook.get("cells", [])
-    files.write_atomic(target, json.dumps(notebook, indent=1, ensure_ascii=False))
+    try:
+        if partial.is_file() and complete_notebook(partial):
+            files.move_atomic(partial, target)
+            return relpath
+        notebook = json.loads(report.notebook.read_text(encoding="utf-8"))
+        lost = " The partial run could not be saved." if partial.exists() else ""
+        note = {"cell_type": "markdown", "metadata": {"tags": ["sendlib-failure"]},
+                "source": f"**This notebook did not run to the end.** {reason}{lost}\n\n"
+                          f"Parameters: {report.params}"}
+        notebook["cells"] = [note] + notebook.get("cells", [])
+        files.write_atomic(target, json.dumps(notebook, indent=1, ensure_ascii=False))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise
     return relpath
+
+
+def _failure_reason(exc: BaseException, report: Report, settings: Settings) -> str:
+    """Return one line saying why a report failed and where to look."""
+    from nbclient.exceptions import CellTimeoutError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return _one_line(f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}")
+    if isinstance(exc, CellTimeoutError):
+        return f"a cell ran longer than the per-cell limit of {settings.timeout} s (--timeout)"
+    if isinstance(exc, SendlibError):
+        return _one_line(exc)
+    if isinstance(exc, OSError):
+        return _one_line(io.output_error(exc, exc.filename or settings.out / report.relpath))
+    # a kernel that died or never started, an export error: the kernel's own output says why
+    return _one_line(f"{type(exc).__name__}: {exc}") + f" (the kernel's output is in {settings.log})"
 
 
 def run_one(report: Report) -> Result:
     """Execute one notebook with papermill and export it; never raises (failures become a Result)."""
     import papermill
-    from nbclient.exceptions import CellTimeoutError
-    from papermill.exceptions import PapermillExecutionError
 
     from sendlib.reports.export import export_html, now_text
 
@@ -191,12 +293,8 @@ def run_one(report: Report) -> Result:
             partial.unlink()
         return Result(report, "ok", time.perf_counter() - started, built_at,
                       html_bytes=len(page.encode("utf-8")), timings=timings)
-    except PapermillExecutionError as exc:
-        reason = _one_line(f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}")
-    except CellTimeoutError:
-        reason = f"a cell ran longer than the per-cell limit of {settings.timeout} s (--timeout)"
-    except Exception as exc:  # a dead kernel, a timeout, an export error: report it, go on
-        reason = _one_line(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a failing cell, a dead kernel, a full disk, an export error: report it, go on
+        reason = _failure_reason(exc, report, settings)
     try:
         executed = _keep_failed(report, partial, reason, settings)
     except Exception as exc:
@@ -245,18 +343,20 @@ def _progress(total: int, enabled: bool | None) -> Any:
 
 
 def _run_pool(reports: list[Report], settings: Settings, jobs: int, on_result: Any) -> list[Report]:
-    """Run reports in a fork-based worker pool; call on_result for each; return those lost to a dead worker."""
+    """Run reports in a worker pool; call on_result for each; return those lost to a dead worker."""
     lost: list[Report] = []
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(pool_start_method())
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                                initargs=(settings,))
     try:
         futures: dict[Future, Report] = {pool.submit(run_one, report): report for report in reports}
         for future in as_completed(futures):
             try:
-                on_result(future.result())
+                result = future.result()
             except BrokenProcessPool:
                 lost.append(futures[future])
+                continue
+            on_result(result)
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             with contextlib.suppress(Exception):
@@ -267,14 +367,39 @@ def _run_pool(reports: list[Report], settings: Settings, jobs: int, on_result: A
     return lost
 
 
+@dataclass
+class Build:
+    """What one `sendlib reports` run did: a result per report, the kernels used and any problem left."""
+
+    results: list[Result]
+    kernels: str
+    problems: list[str] = field(default_factory=list)
+    index_written: bool = True
+
+
 def build_reports(reports: list[Report], out: Path, jobs: int | None = None, timeout: int = 600,
                   kernel_name: str = KERNEL_NAME, fork_server: bool = True,
-                  progress: bool | None = None) -> list[Result]:
+                  progress: bool | None = None, kernels: str | None = None) -> list[Result]:
     """Execute and export the reports into `out`, updating index.html; return one Result per report."""
+    if not fork_server:
+        kernels = "plain"
+    return run_build(reports, out, jobs=jobs, timeout=timeout, kernel_name=kernel_name, kernels=kernels,
+                     progress=progress).results
+
+
+def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout: int = 600,
+              kernel_name: str = KERNEL_NAME, kernels: str | None = None,
+              progress: bool | None = None) -> Build:
+    """Execute and export the reports into `out`, updating index.html; return the Build.
+
+    `kernels` is auto (default; env SENDLIB_KERNELS), fast or plain. Parameters, the kernel spec and the
+    output folder are checked before anything runs. The build works in a run folder it owns by a lock; an
+    interruption (Ctrl-C) stops the workers and the server and removes the run folder before it propagates.
+    """
     global _EXPORTER
     from sendlib.geography import areas
     from sendlib.reports.export import now_text, provenance
-    from sendlib.reports.forkserver import ForkServer
+    from sendlib.reports.forkserver import ForkServer, clean_abandoned_socket_folders
 
     reports = list(reports)
     registry = areas()
@@ -282,16 +407,29 @@ def build_reports(reports: list[Report], out: Path, jobs: int | None = None, tim
     if timeout < 1:
         raise ParameterError("--timeout", timeout, "a whole number of seconds, at least 1")
     jobs = default_jobs(jobs, len(reports))
-    use_server = fork_server and kernel_uses_fork_server(kernel_name)
+    fast, why_plain = choose_kernels(kernels, kernel_name)
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    server = ForkServer().start() if use_server else None
-    run_dir: Path | None = None
+    run: io.OwnedFolder | None = None
+    server: ForkServer | None = None
     results: list[Result] = []
+    problems: list[str] = []
+    index_problem: list[str] = []
     try:
-        with files.locked(out):
-            files.clean_stale(out)
-            run_dir = files.new_run_folder(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            with files.locked(out):
+                files.clean_stale(out)
+                run = files.new_run_folder(out)
+        except OSError as exc:
+            raise io.output_error(exc, out, "--out") from exc
+        files.use_run(run.token)
+        with contextlib.suppress(OSError):
+            clean_abandoned_socket_folders()
+        if fast:
+            try:
+                server = ForkServer(log=run.path / "forkserver.log").start()
+            except OSError as exc:  # e.g. no writable temp folder for its socket
+                fast, why_plain = False, f"fork server unavailable: {_one_line(io.output_error(exc, exc.filename))}"
         _import_papermill()
         shared = provenance()
         _EXPORTER = warm_exporter(shared)
@@ -300,15 +438,27 @@ def build_reports(reports: list[Report], out: Path, jobs: int | None = None, tim
             if server.wait_ready():
                 socket_path = server.socket_path
             else:
-                print("sendlib: the kernel fork server did not start; using normal kernels", file=sys.stderr)
-        settings = Settings(out, run_dir, timeout, kernel_name, socket_path, shared,
-                            dict(zip(registry["area_code"], registry["area_name"], strict=True)))
+                fast, why_plain = False, (f"fork server unavailable: {server.problem}; its output is in "
+                                          f"{out / EXECUTED / LOG_NAME}")
+        line = kernels_line(fast, why_plain)
+        print(line, file=sys.stderr)
+        settings = Settings(out, run.path, timeout, kernel_name, socket_path, shared,
+                            dict(zip(registry["area_code"], registry["area_name"], strict=True)), run.token)
         bar = _progress(len(reports), progress)
+
+        def write_index(entries: list[Entry]) -> None:
+            """Merge entries into the index; remember (not raise) a failure, so the build goes on."""
+            try:
+                record(out, entries, shared, now_text())
+                index_problem.clear()
+            except (OSError, SendlibError) as exc:
+                index_problem[:] = [_one_line(exc if isinstance(exc, SendlibError)
+                                              else io.output_error(exc, exc.filename or out / "index.html"))]
 
         def on_result(result: Result) -> None:
             """Record a result: the list, the index, the progress bar."""
             results.append(result)
-            record(out, [_entry(result)], shared, now_text())
+            write_index([_entry(result)])
             bar.update(1)
             if bar.disable and progress is None:
                 mark = "ok    " if result.ok else "FAILED"
@@ -321,46 +471,66 @@ def build_reports(reports: list[Report], out: Path, jobs: int | None = None, tim
             if not pending:
                 break
         for report in pending:
-            on_result(Result(report, "failed", 0.0, now_text(), reason="its worker process died"))
+            on_result(Result(report, "failed", 0.0, now_text(),
+                             reason=f"its worker process died (its output is in {settings.log})"))
         bar.close()
-        if any(not r.ok for r in results):
-            _keep_logs(run_dir, out)
+        if index_problem:  # try once more with every result, now that the workers are done
+            write_index([_entry(r) for r in results])
+        if index_problem:
+            problems.append(f"the index was not updated: {index_problem[0]}")
+        stopped = server.stopped_early() if server is not None else None
+        if stopped is not None:
+            print(f"sendlib: the fork server stopped during the build (exit status {stopped}); the reports "
+                  "after that started plain kernels", file=sys.stderr)
+        if any(not r.ok for r in results) or (server is not None and not socket_path) or stopped is not None:
+            try:
+                _keep_logs(run.path, out)
+            except (OSError, SendlibError) as exc:
+                if not problems:  # one line: a full disk that stopped the index says it already
+                    problems.append(f"the log of this run was not kept: {_one_line(exc)}")
     finally:
         if server is not None:
             server.stop()
-        if run_dir is not None:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if run is not None:
+            run.remove()
+        files.use_run(None)
     order = {r.relpath: i for i, r in enumerate(reports)}
-    return sorted(results, key=lambda r: order[r.report.relpath])
+    return Build(sorted(results, key=lambda r: order[r.report.relpath]), line, problems, not index_problem)
 
 
 def _keep_logs(run_dir: Path, out: Path) -> None:
-    """Keep the workers' and kernels' output of a build with failures as outputs/executed/last-run.log."""
-    logs = sorted(run_dir.glob("worker-*.log"))
+    """Keep the workers', kernels' and fork server's output of this run as outputs/executed/last-run.log."""
+    logs = sorted(run_dir.glob("worker-*.log")) + sorted(run_dir.glob("forkserver.log"))
     text = "\n".join(f"===== {p.name}\n{p.read_text(encoding='utf-8', errors='replace')}" for p in logs)
-    files.write_atomic(out / EXECUTED / "last-run.log", text)
+    files.write_atomic(out / EXECUTED / LOG_NAME, text)
 
 
-def summarise(results: list[Result], out: Path, seconds: float) -> str:
+def summarise(results: list[Result], out: Path, seconds: float, index_written: bool = True) -> str:
     """Return the closing summary: counts, time, each failure with its reason, and the index path."""
     failed = [r for r in results if not r.ok]
     lines = [f"Built {len(results) - len(failed)} of {len(results)} reports in {seconds:.1f} s "
              f"into {out}" + (f"; {len(failed)} failed:" if failed else ".")]
     lines += [f"  {r.report.relpath}: {r.reason} (notebook kept: {out / r.executed if r.executed else 'none'})"
               for r in failed]
-    lines.append(f"Index: {out / 'index.html'}")
+    lines.append(f"Index: {out / 'index.html'}" + ("" if index_written else " (not updated: see below)"))
     return "\n".join(lines)
 
 
 def command_reports(args: argparse.Namespace) -> int:
-    """Handle `sendlib reports`: select and check (exit 2 on a bad parameter), build, summarise (exit 1 on failure)."""
+    """Handle `sendlib reports`: check (exit 2 on a bad parameter, 1 on an unwritable --out), build, summarise."""
     from sendlib.paths import outputs_dir
 
     started = time.perf_counter()
     reports = select_reports(england=args.england, regions=args.region, all_regions=args.all_regions,
                              las=args.la, all_las=args.all_las, all_=args.all)
     default_jobs(args.jobs, len(reports))
-    out = Path(args.out) if args.out else outputs_dir()
-    results = build_reports(reports, out, jobs=args.jobs, timeout=args.timeout)
-    print(summarise(results, out.resolve(), time.perf_counter() - started))
-    return 0 if all(r.ok for r in results) else 1
+    kernels = getattr(args, "kernels", None)
+    requested_kernels(kernels)
+    out = io.check_output_folder(args.out, "--out") if args.out is not None else outputs_dir()
+    if args.out is None:
+        io.check_output_folder(out, "--out")
+    build = run_build(reports, out, jobs=args.jobs, timeout=args.timeout, kernels=kernels)
+    print(summarise(build.results, out.resolve(), time.perf_counter() - started, build.index_written))
+    for problem in build.problems:
+        print(f"sendlib: {problem}", file=sys.stderr)
+    return 0 if all(r.ok for r in build.results) and not build.problems else 1
