@@ -445,6 +445,8 @@ def value_map(data: pd.DataFrame, title: str, source: str, alt: str | None = Non
     if centre is not None and palette == "sequential":
         palette = "diverging"
     edges = nice_edges(numbers, bins) if isinstance(bins, int) else sorted(float(b) for b in bins)
+    if isinstance(bins, int) and centre is not None and centre not in edges:
+        edges = sorted({*edges, float(centre)})  # round bins split at the centre too
     fmt = fmt or _format_for(edges)
     labels = bin_labels(edges, fmt)
     colours = bin_colours(edges, palette, centre)

@@ -82,7 +82,7 @@ def test_index_and_region_report_render_offline_without_errors(playwright_factor
                                        ".length")
                 assert broken == 0, f"{name}: {broken} image(s) did not decode"
             page.goto((outputs / "index.html").as_uri())
-            page.click("text=London")
+            page.click("#region-london .region-report a")  # the region's report, above its councils
             page.wait_for_load_state("load")
             assert page.url.endswith("regions/london.html")
         finally:

@@ -325,3 +325,11 @@ def test_programme_map_colours_stay_apart_with_colour_vision_deficiency(conditio
     seen["no data / other regions"] = _seen(hexmap.OUTSIDE_FILL, CVD[condition])
     closest = min((np.linalg.norm(seen[a] - seen[b]), a, b) for a, b in itertools.combinations(seen, 2))
     assert closest[0] > 0.1, f"{closest[1]} and {closest[2]} look alike under {condition}"
+
+
+def test_round_bins_are_split_at_the_centre():
+    frame = pd.DataFrame({"area_code": ["886", "202", "314"], "index": [61.0, 97.0, 133.0]})
+    assert hexmap.nice_edges(frame["index"], 3) == [75.0, 100.0, 125.0]
+    chart = hexmap.value_map(frame, "t", "s", value="index", legend_title="Index (2015-16 = 100)", bins=3,
+                             centre=90, show=False)
+    assert "90 to under 100 (1): Camden." in chart.alt and "below 75 (1): Kent." in chart.alt
