@@ -336,12 +336,10 @@ def _legend(key: Axes, classes: MapClasses, title: str | None, extra: Sequence[P
 
 
 def _names(codes: Iterable[str], hexes: pd.DataFrame) -> str:
-    """Return 'Barnet, Camden and Kent' for area codes (map order: by name)."""
+    """Return 'Barnet; Bournemouth, Christchurch and Poole; Camden' for area codes (by name; semicolons, as
+    names hold commas and 'and')."""
     names = dict(zip(hexes["area_code"], hexes["area_name"], strict=True))
-    listed = sorted(names[c] for c in codes)
-    if len(listed) <= 1:
-        return listed[0] if listed else "none"
-    return ", ".join(listed[:-1]) + " and " + listed[-1]
+    return "; ".join(sorted(names[c] for c in codes)) or "none"
 
 
 def _alt(kind: str, what: str, classes: MapClasses, hexes: pd.DataFrame, region: str | None, extra: str = "") -> str:

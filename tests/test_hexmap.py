@@ -223,7 +223,7 @@ def test_category_map_lists_the_councils_of_each_class_and_the_rest_as_no_data(h
     chart = hexmap.category_map(frame, "Two of these four councils are in Safety Valve", "DfE; sendlib",
                                 category="status", legend_title="Programme", show=False)
     assert chart.alt.startswith(f"Hex map of England's {len(hexes)} councils")
-    assert "SV (2): Kent and Kingston upon Thames." in chart.alt
+    assert "SV (2): Kent; Kingston upon Thames." in chart.alt
     assert "DBV (1): Camden." in chart.alt and "Neither (1): Kingston upon Hull." in chart.alt
     assert chart.alt.index("SV (2)") < chart.alt.index("DBV (1)") < chart.alt.index("Neither (1)")
     assert f"No data ({len(hexes) - 4}):" in chart.alt and "Westmorland and Furness" in chart.alt
