@@ -130,7 +130,10 @@ def _supxlabel(fig: Figure, axis: str) -> str:
 
 
 def check_labels(fig: Figure) -> tuple[tuple[str, str], ...]:
-    """Return each visible axes' (x label, y label); raise ValueError if one is missing (figure labels count)."""
+    """Return each visible axes' (x label, y label); raise ValueError if one is missing (figure labels count).
+
+    Axes drawn without axes (`ax.set_axis_off()`: a map, a legend panel) have no scale to label and are skipped.
+    """
     labels = []
     for ax in fig.axes:
         if not ax.get_visible() or not ax.axison:
@@ -149,8 +152,9 @@ def render(fig: Figure, title: str, source: str, alt: str) -> Chart:
     title, source, alt = _check_text("a title", title), _check_text("a source", source), _check_text("alt text", alt)
     labels = check_labels(fig)
     width, height = fig.get_size_inches()
-    title_lines = textwrap.wrap(title, TITLE_WRAP) or [title]
-    source_lines = textwrap.wrap(f"Source: {source}", SOURCE_WRAP)
+    scale = min(1.0, width / FIGSIZE[0])  # a narrower figure (a small map) wraps its texts sooner
+    title_lines = textwrap.wrap(title, max(24, int(TITLE_WRAP * scale))) or [title]
+    source_lines = textwrap.wrap(f"Source: {source}", max(40, int(SOURCE_WRAP * scale)))
     fig.suptitle("\n".join(title_lines), x=0.012, y=0.985, ha="left", va="top", fontsize=12.5,
                  fontweight="bold", color="black")
     fig.text(0.012, 0.012, "\n".join(source_lines), ha="left", va="bottom", fontsize=7.5, color=TEXT_GREY)

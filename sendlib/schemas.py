@@ -143,6 +143,14 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in [
         Column("area_code", "str", False, pattern=r"^\d{3}$"), Column("rank", "int", False, 1, 10),
         Column("neighbour_code", "str", False, pattern=r"^\d{3}$"), Column("closeness", "str", True),
     ), ("area_code", "rank"), "one LA and neighbour rank"),
+    Schema("hex_layout", (
+        Column("area_code", "str", False, pattern=r"^\d{3}$"), Column("ons_code", "str", False, pattern=r"^E\d{8}$"),
+        Column("area_name", "str", False),
+        Column("q", "int", False, -1000, 1000, description="hex column (odd-r layout: odd rows sit half a hex right)"),
+        Column("r", "int", False, -1000, 1000, description="hex row, 0 at the bottom"),
+        Column("position_source", "str", False, allowed=("hexjson", "hexjson-former-code", "placement")),
+        Column("position_note", "str", True, description="the former ONS code matched, or the placement's reason"),
+    ), ("area_code",), "one current LA and its hex on the map"),
 ]}
 
 TABLES = tuple(SCHEMAS)  # the processed tables (data/processed)

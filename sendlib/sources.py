@@ -47,6 +47,7 @@ STATUS_DERIVED_OFFICIAL = "derived-official"  # derived by a DfE team from offic
 STATUS_DERIVED_THIRD_PARTY = "derived-third-party"  # derived by a third party from official files
 STATUS_SECONDARY = "secondary"  # transcribed from official statements (written answers, press releases)
 STATUS_COMPILED = "compiled"  # compiled by hand from several public sources, each row cited
+STATUS_THIRD_PARTY_LAYOUT = "third-party-layout"  # a third party's map layout (no data values)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,12 @@ _DBV_PAGE = f"{GOVUK}/government/publications/delivering-better-value-in-send-im
 _ONS_POPULATION_PATH = "/peoplepopulationandcommunity/populationandmigration/populationestimates"
 _ONS_POPULATION = f"https://www.ons.gov.uk{_ONS_POPULATION_PATH}"
 
+_HEXMAPS = "https://github.com/odileeds/hexmaps"
+_HEXMAPS_COMMIT = "04e413a8b26d9e46f80c59611413ad58b75a87ba"
+#: The credit every map drawn on the hex layout carries in its source line (the MIT notice itself travels in
+#: data/processed/hex_layout.LICENSE.txt and the table's MANIFEST.json entry).
+HEXMAP_CREDIT = "Hex layout: Open Innovations (MIT licence)"
+
 #: Financial years whose DSG allocations `sendlib data download` fetches (latest update of each).
 DSG_ALLOCATION_YEARS = tuple(range(2015, 2026))
 
@@ -339,6 +346,14 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("statistical_neighbours", "lait/lait_statistical_neighbours_sn_may_2025.xlsx", "DfE",
            "Children's services statistical neighbours (10 per LA), May 2025",
            "https://www.gov.uk/government/publications/local-authority-interactive-tool-lait", "May 2025", "xlsx"),
+    Source("hexmap_upper_tier", "hexmap/uk-upper-tier-local-authorities.hexjson", "Open Innovations",
+           "Hex map of the UK's upper-tier local authorities (HexJSON, odd-r), 2019-20 geography",
+           f"{_HEXMAPS}/blob/{_HEXMAPS_COMMIT}/maps/uk-upper-tier-local-authorities.hexjson",
+           f"commit {_HEXMAPS_COMMIT[:7]} (2020-10-30)", "hexjson", STATUS_THIRD_PARTY_LAYOUT,
+           note="MIT licence (hexmap_licence): keep the copyright notice with any copy or derived map"),
+    Source("hexmap_licence", "hexmap/LICENSE", "Open Innovations", "MIT licence of the hex maps repository",
+           f"{_HEXMAPS}/blob/{_HEXMAPS_COMMIT}/LICENSE", f"commit {_HEXMAPS_COMMIT[:7]}", "text",
+           STATUS_THIRD_PARTY_LAYOUT),
     # ----- downloaded only (optional: builders use them when present)
     *[_dsg_allocations(start) for start in DSG_ALLOCATION_YEARS],
     Source("govuk_safety_valve", "programmes/govuk_content_dedicated_schools_grant_very_high_deficit_intervention.json",

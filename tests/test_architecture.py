@@ -11,7 +11,7 @@ import pytest
 from sendlib.paths import PACKAGE_DIR, REPO_ROOT
 
 MODELS = {"sendlib.funding", "sendlib.programmes", "sendlib.compare", "sendlib.effects", "sendlib.flags"}
-PRESENT = {"sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting"}
+PRESENT = {"sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting", "sendlib.hexmap"}
 
 
 def module_name(path: Path) -> str:

@@ -155,7 +155,7 @@ def test_failing_notebook_is_kept_and_reported_while_others_finish(tmp_path, mon
     kept = out / "executed" / "regions" / "north-east.ipynb"
     assert kept.is_file() and "boom: no data for this region" in kept.read_text(encoding="utf-8")
     index = (out / "index.html").read_text(encoding="utf-8")
-    row = re.search(r"<tr>\s*<td>North East</td>.*?</tr>", index, re.S)
+    row = re.search(r'<p class="region-report">Region report: North East .*?</p>', index, re.S)
     assert row and "failed" in row.group(0) and "boom: no data for this region" in row.group(0)
     assert "executed/regions/north-east.ipynb" in row.group(0)
     assert index.count('<span class="status-ok">ok</span>') == 2

@@ -22,6 +22,9 @@ class Built:
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     releases: dict[str, str] = field(default_factory=dict)  # input name -> the release actually read
+    extra_inputs: list[dict] = field(default_factory=list)  # manifest entries of inputs outside the registry
+    licence: dict = field(default_factory=dict)  # a licence the table carries (its MANIFEST entry's "licence")
+    companions: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes written beside the table
 
 
 def path_of(raw: Path, name: str) -> Path:

@@ -18,6 +18,7 @@ from sendlib.build.context_tables import (
 )
 from sendlib.build.ehcp import build_ehcp, sen2_presence
 from sendlib.build.funding_tables import build_deflators, build_high_needs_block, build_national_series
+from sendlib.build.hex_layout import build_hex_layout
 from sendlib.build.programme_tables import build_dsg_balance, build_programmes
 from sendlib.data import MANIFEST, clear_cache
 from sendlib.geography import build_areas
@@ -63,7 +64,7 @@ def build_tables(raw: Path, progress=None) -> list[Built]:
     tick("national_series")
     steps += [ehcp, hnb, national, deflators]
     for builder in (build_programmes, build_dsg_balance, build_high_needs_spend, build_population, build_context,
-                    build_statistical_neighbours):
+                    build_statistical_neighbours, build_hex_layout):
         built = builder(raw, areas.frame)
         steps.append(built)
         tick(built.name)
@@ -93,6 +94,7 @@ def manifest_for(built: list[Built], raw: Path, files: dict[str, bytes]) -> dict
                            "title": "England high needs funding stated by DfE, transcribed with citations",
                            "url": "see each row's url", "release": "see each row", "status": "secondary",
                            "sha256": sha256_of(statements)})
+        inputs += b.extra_inputs
         tables[b.name] = {
             "file": f"{b.name}.csv",
             "rows": int(len(b.frame)),
@@ -104,6 +106,8 @@ def manifest_for(built: list[Built], raw: Path, files: dict[str, bytes]) -> dict
             "checks": b.checks,
             "notes": b.notes,
         }
+        if b.licence:
+            tables[b.name]["licence"] = b.licence
     return {"built_by": f"sendlib {__version__}", "licence": "Open Government Licence v3.0 (input data)",
             "tables": tables}
 
@@ -118,8 +122,9 @@ def build_all(raw: Path, out: Path, progress=None) -> dict:
     remove_abandoned(out, STAGING_PREFIX)  # staging folders of builds that were killed, even if this one fails
     built = build_tables(raw, progress)
     files = {b.name: _csv_bytes(b.frame) for b in built}
+    companions = {filename: content for b in built for filename, content in b.companions.items()}
     manifest = manifest_for(built, raw, files)
-    contents = {f"{name}.csv": content for name, content in files.items()}
+    contents = {f"{name}.csv": content for name, content in files.items()} | companions
     contents[MANIFEST] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     write_folder_atomic(out, contents)
     clear_cache()

@@ -46,7 +46,7 @@ PRELOAD_MODULES = (
     "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
     "psutil", "pdb", "http.server", "xmlrpc.server", "mimetypes", "faulthandler", "resource",
 )
-PRESENT_MODULES = ("sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting")
+PRESENT_MODULES = ("sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting", "sendlib.hexmap")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
