@@ -18,11 +18,12 @@ def _data_build(args: argparse.Namespace) -> int:
 
     from sendlib.build import build_all
     from sendlib.paths import default_raw_dir, processed_dir
+    from sendlib.schemas import TABLES
 
     raw = Path(args.raw) if args.raw else default_raw_dir()
     out = Path(args.out) if args.out else processed_dir()
     print(f"Reading official files from {raw}", file=sys.stderr)
-    with tqdm(total=11, desc="tables", unit="table", disable=args.quiet or not sys.stderr.isatty()) as bar:
+    with tqdm(total=len(TABLES), desc="tables", unit="table", disable=args.quiet or not sys.stderr.isatty()) as bar:
         manifest = build_all(raw, out, progress=lambda name: (bar.set_postfix_str(name), bar.update()))
     for name, entry in manifest["tables"].items():
         fixes = f", {len(entry['corrections'])} correction(s)" if entry["corrections"] else ""
