@@ -198,7 +198,7 @@ def gap(level: str = "england", area: str | None = None, deflator: str = "gdp", 
     areas = load("areas").set_index("area_code")
     frame = funding_and_plans(level, numerator, lag)
     if level == "england":
-        units = frame.dropna(subset=["funding_gbp", "ehc_plans"]).assign(unit=ENGLAND_CODE)
+        units = frame.dropna(subset=["ehc_plans"]).assign(unit=ENGLAND_CODE)  # a year without an HNB in hand: n/a
         rates = _base_rates(units, index, base_year)
         out = _compute(units, units["unit"], rates, index)
     else:

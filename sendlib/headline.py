@@ -109,7 +109,7 @@ def deficit_headline(code: str) -> dict[str, Any]:
     if not gbp.empty:
         last = gbp.iloc[-1]
         out.update({"deficit_gbp": _int(last["cumulative_deficit_gbp"]),
-                    "deficit_financial_year": str(last["financial_year"]), "deficit_status": str(last["status"])})
+                    "deficit_financial_year": str(last["financial_year"]), "deficit_status": str(last["gbp_status"])})
         hnb = load("high_needs_block")
         hnb = hnb[(hnb["area_code"] == code) & (hnb["financial_year"] == last["financial_year"])]
         if not hnb.empty:
@@ -120,7 +120,7 @@ def deficit_headline(code: str) -> dict[str, Any]:
         last = pct.iloc[-1]
         out.update({"dsg_balance_pct_of_dsg_income": _float(last["cumulative_deficit_pct_of_income"]),
                     "dsg_balance_pct_financial_year": str(last["financial_year"]),
-                    "dsg_balance_pct_status": str(last["status"])})
+                    "dsg_balance_pct_status": str(last["pct_status"])})
     return out
 
 

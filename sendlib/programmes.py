@@ -109,9 +109,11 @@ def latest_balance(as_of: str | None = None) -> pd.DataFrame:
     if as_of is not None:
         balance = balance[balance["financial_year"].map(fy_start) <= fy_start(as_of)]
     gbp = balance.dropna(subset=["cumulative_deficit_gbp"]).assign(
-        measure="balance carried forward (GBP)", value=lambda f: f["cumulative_deficit_gbp"].astype(float))
+        measure="balance carried forward (GBP)", value=lambda f: f["cumulative_deficit_gbp"].astype(float),
+        status=lambda f: f["gbp_status"])
     pct = balance.dropna(subset=["cumulative_deficit_pct_of_income"]).assign(
-        measure="cumulative balance (% of DSG income)", value=lambda f: f["cumulative_deficit_pct_of_income"])
+        measure="cumulative balance (% of DSG income)", value=lambda f: f["cumulative_deficit_pct_of_income"],
+        status=lambda f: f["pct_status"])
     both = pd.concat([gbp, pct], ignore_index=True)
     both["start"] = both["financial_year"].map(fy_start)
     latest = both.sort_values(["area_code", "start"]).groupby("area_code").tail(1)
@@ -382,7 +384,7 @@ def headline_lines(h: dict[str, Any]) -> list[str]:
         share = (f", {h['deficit_pct_of_hnb']:.0f}% of the {h['deficit_financial_year']} high needs block"
                  if h.get("deficit_pct_of_hnb") is not None and h["deficit_gbp"] > 0 else "")
         lines.append(f"DSG cumulative {word}, end {h['deficit_financial_year']}: {_money(abs(h['deficit_gbp']))}{share} "
-                     f"(status {h['deficit_status']}: s251 line 1.9.3 as derived by a third party)")
+                     f"(status {h['deficit_status']}: s251 line 1.9.3)")
     if h.get("dsg_balance_pct_of_dsg_income") is not None:
         lines.append(f"DSG cumulative balance, end {h['dsg_balance_pct_financial_year']}: "
                      f"{h['dsg_balance_pct_of_dsg_income']:+.2f}% of DSG income (positive = deficit; status "

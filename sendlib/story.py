@@ -159,7 +159,7 @@ def england_findings() -> list[str]:
     ehcp = load("ehcp").query("level == 'england'").set_index("january")["ehc_plans"]
     first_j, last_j = int(ehcp.index.min()), int(ehcp.index.max())
     national = load("national_series").set_index("financial_year")
-    newest = national.index[-1]
+    newest = national["hnb_gbp"].last_valid_index()  # the latest year with an England HNB in hand
     return [
         f"In {last['financial_year']} the high needs block was {gbp(last['actual_gbp'])}. Holding "
         f"{base['financial_year']} funding per EHC plan ({pounds(base['actual_per_plan_gbp'])}) constant in real "
