@@ -138,12 +138,12 @@ def _deficits() -> dict[str, dict[str, object]]:
         block = hnb.get((row.area_code, row.financial_year))
         out.setdefault(row.area_code, {}).update({
             "deficit_gbp": row.cumulative_deficit_gbp, "deficit_financial_year": row.financial_year,
-            "deficit_status": row.status,
+            "deficit_status": row.gbp_status,
             "deficit_pct_of_hnb": 100 * float(row.cumulative_deficit_gbp) / float(block) if block else None})
     for row in balance.dropna(subset=["cumulative_deficit_pct_of_income"]).groupby("area_code").tail(1).itertuples():
         out.setdefault(row.area_code, {}).update({
             "dsg_balance_pct_of_dsg_income": row.cumulative_deficit_pct_of_income,
-            "dsg_balance_pct_financial_year": row.financial_year, "dsg_balance_pct_status": row.status})
+            "dsg_balance_pct_financial_year": row.financial_year, "dsg_balance_pct_status": row.pct_status})
     return out
 
 

@@ -280,7 +280,7 @@ def gap(level: str = "england", area: str | None = None, deflator: str = "gdp", 
     areas = load("areas").set_index("area_code")
     frame = funding_and_plans(level, numerator, lag)
     if level == "england":
-        units = frame.dropna(subset=["funding_gbp", "ehc_plans"]).assign(unit=ENGLAND_CODE)
+        units = frame.dropna(subset=["ehc_plans"]).assign(unit=ENGLAND_CODE)  # a year without an HNB in hand: n/a
         chosen = base_year
         if lens == "area_rate" and base_year is None:
             chosen = first_council_year()

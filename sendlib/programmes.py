@@ -107,9 +107,11 @@ def latest_balance(as_of: str | None = None) -> pd.DataFrame:
     if as_of is not None:
         balance = balance[balance["financial_year"].map(fy_start) <= fy_start(as_of)]
     gbp = balance.dropna(subset=["cumulative_deficit_gbp"]).assign(
-        measure="balance carried forward (GBP)", value=lambda f: f["cumulative_deficit_gbp"].astype(float))
+        measure="balance carried forward (GBP)", value=lambda f: f["cumulative_deficit_gbp"].astype(float),
+        status=lambda f: f["gbp_status"])
     pct = balance.dropna(subset=["cumulative_deficit_pct_of_income"]).assign(
-        measure="cumulative balance (% of DSG income)", value=lambda f: f["cumulative_deficit_pct_of_income"])
+        measure="cumulative balance (% of DSG income)", value=lambda f: f["cumulative_deficit_pct_of_income"],
+        status=lambda f: f["pct_status"])
     both = pd.concat([gbp, pct], ignore_index=True)
     both["start"] = both["financial_year"].map(fy_start)
     latest = both.sort_values(["area_code", "start"]).groupby("area_code").tail(1)

@@ -12,7 +12,8 @@ from sendlib.errors import DataValidationError
 LEVELS = ("la", "region", "england")
 FY_PATTERN = r"^\d{4}-\d{2}$"
 AREA_PATTERN = r"^(\d{3}|E\d{8})$"
-STATUSES = ("official", "derived-official", "derived-third-party", "secondary", "compiled")
+STATUSES = ("official", "derived-official", "derived-third-party", "derived-reconstruction", "secondary", "compiled")
+SUPPRESSION_SYMBOLS = ("x", "z", "c", ":", "..", "-", "u", "low", "~", "(blank)", "row absent")
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,19 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in [
     ), ("area_code",), "one area (LA since 2015, region or England)"),
     Schema("ehcp", _area((
         Column("january", "int", False, 2010, 2100, description="year of the January count"),
-        _count("ehc_plans", "statements + EHC plans to 2018, EHC plans from 2019", nullable=False),
+        _count("ehc_plans", "statements + EHC plans to 2018, EHC plans from 2019; missing where suppressed "
+                            "(suppressions.csv says why)"),
         Column("flows_calendar_year", "int", False, 2009, 2100),
-        _count("new_plans"), _count("requests"), _count("requests_refused"), _count("requests_agreed_to_assess"),
-        _count("plans_issued"), _count("plans_issued_within_20_weeks"),
-        Column("within_20_weeks_pct", "float", True, 0, 100),
+        _count("new_plans"), _count("ceased_plans", "EHC plans ceased in flows_calendar_year"),
+        _count("requests"), _count("requests_refused"), _count("requests_agreed_to_assess"),
+        _count("plans_issued", "EHC plans issued, timeliness denominator, including exceptions"),
+        _count("plans_issued_within_20_weeks", "including exceptions"),
+        Column("within_20_weeks_incl_exceptions_pct", "float", True, 0, 100,
+               description="% issued within 20 weeks, including exceptions"),
+        _count("plans_issued_excl_exceptions", "timeliness denominator excluding exceptions"),
+        _count("plans_issued_within_20_weeks_excl_exceptions", "excluding exceptions"),
+        Column("within_20_weeks_pct", "float", True, 0, 100,
+               description="% issued within 20 weeks excluding exceptions (DfE's headline)"),
         _count("placement_mainstream"), _count("placement_state_special"), _count("placement_independent_special"),
         _count("placement_post16"), _count("placement_other"),
         Column("caseload_source", "str", False), Column("flows_source", "str", True),
@@ -103,15 +112,21 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in [
         Column("source_release", "str", False),
     )), ("area_code", "financial_year"), "one area and financial year"),
     Schema("national_series", (
-        _fy(), _gbp("hnb_gbp", nullable=False),
-        Column("hnb_status", "str", False, allowed=("allocation", "parliamentary-answer", "statement")),
+        _fy(), _gbp("hnb_gbp", "England high needs block; missing where not in hand"),
+        Column("hnb_status", "str", False,
+               allowed=("allocation", "parliamentary-answer", "statement", "not in hand")),
         Column("hnb_source", "str", False), Column("hnb_source_url", "str", False),
         Column("january", "int", False, 2010, 2100), _count("ehc_plans_january"),
         Column("gdp_deflator", "float", True, 1, 1000),
     ), ("financial_year",), "one financial year, England"),
     Schema("deflators", (
-        _fy(), Column("gdp_deflator", "float", True, 1, 1000), Column("cpih", "float", True, 1, 1000),
+        _fy(), Column("gdp_deflator", "float", True, 1, 1000, description="ONS YBGB, mean of Q2..Q1, outturn"),
+        Column("cpih", "float", True, 1, 1000),
         Column("vintage", "str", False), Column("cpih_vintage", "str", False),
+        Column("hmt_gdp_deflator", "float", True, 1, 1000,
+               description="HM Treasury financial-year GDP deflator (not used by the model)"),
+        Column("hmt_gdp_deflator_status", "str", True, allowed=("outturn", "forecast")),
+        Column("hmt_vintage", "str", False),
     ), ("financial_year",), "one financial year"),
     Schema("programmes", (
         Column("area_code", "str", False, pattern=r"^\d{3}$"), Column("area_name", "str", False),
@@ -123,8 +138,10 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in [
     ), ("area_code", "programme"), "one LA and programme"),
     Schema("dsg_balance", _area((
         _fy(), _gbp("cumulative_deficit_gbp", "positive = deficit", minimum=None),
+        Column("gbp_status", "str", True, allowed=STATUSES), Column("gbp_source", "str", True),
+        _gbp("gbp_rounding_bound_gbp", "the pounds figure is exact to +/- this"),
         Column("cumulative_deficit_pct_of_income", "float", True, -100, 100),
-        Column("status", "str", False, allowed=STATUSES), Column("source", "str", False),
+        Column("pct_status", "str", True, allowed=STATUSES), Column("pct_source", "str", True),
     )), ("area_code", "financial_year"), "one area and financial year"),
     Schema("high_needs_spend", _area((
         _fy(), _gbp("hn_net_spend_gbp", "s251 net high-needs spend, lines 1.2.x", minimum=None),
@@ -139,6 +156,16 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in [
         Column("unit", "str", False), Column("description", "str", True),
         Column("status", "str", False, allowed=STATUSES),
     )), ("area_code", "indicator", "period"), "one area, indicator and period"),
+    Schema("suppressions", (
+        Column("table", "str", False), Column("area_code", "str", False, pattern=AREA_PATTERN),
+        Column("level", "str", False, allowed=LEVELS),
+        Column("period", "str", False, description="the table's period key (ehcp: the January)"),
+        Column("period_label", "str", False, description="what the value covers: 'January 2026', 'calendar year 2025'"),
+        Column("column", "str", False), Column("symbol", "str", False, allowed=SUPPRESSION_SYMBOLS),
+        Column("meaning", "str", False), Column("source", "str", False, description="registered input(s)"),
+        Column("source_column", "str", True, description="the official column(s) holding the symbol"),
+        Column("release", "str", False),
+    ), ("table", "area_code", "period", "column"), "one value of a processed table that an input suppressed or left out"),
     Schema("statistical_neighbours", (
         Column("area_code", "str", False, pattern=r"^\d{3}$"), Column("rank", "int", False, 1, 10),
         Column("neighbour_code", "str", False, pattern=r"^\d{3}$"), Column("closeness", "str", True),

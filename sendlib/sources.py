@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sendlib.errors import InputFileError
@@ -45,6 +46,8 @@ FIND_EES_RELEASE_FILE = "ees-release-file"  # an EES content API release: the da
 STATUS_OFFICIAL = "official"
 STATUS_DERIVED_OFFICIAL = "derived-official"  # derived by a DfE team from official files
 STATUS_DERIVED_THIRD_PARTY = "derived-third-party"  # derived by a third party from official files
+STATUS_DERIVED_RECONSTRUCTION = "derived-reconstruction"  # rebuilt from official figures by inverting a published
+# formula (exact to a stated rounding bound), not published as such
 STATUS_SECONDARY = "secondary"  # transcribed from official statements (written answers, press releases)
 STATUS_COMPILED = "compiled"  # compiled by hand from several public sources, each row cited
 STATUS_THIRD_PARTY_LAYOUT = "third-party-layout"  # a third party's map layout (no data values)
@@ -83,6 +86,21 @@ class Download:
 
 
 @dataclass(frozen=True)
+class SeriesCopy:
+    """The metadata an ONS time-series download carries in its first rows, for a copy that dropped them.
+
+    Stated from the copy's SOURCE.md, never guessed: `as_of` is the date the vintage is known to be current at
+    (it orders the copy against dated ONS releases); `vintage` says in words which release it is.
+    """
+
+    cdid: str
+    title: str
+    index_base: str
+    vintage: str
+    as_of: date
+
+
+@dataclass(frozen=True)
 class Source:
     """One input file: its path under the raw folder and what it is (and how to download it, if it can be)."""
 
@@ -98,6 +116,7 @@ class Source:
     note: str = ""
     download: Download | None = None
     optional: bool = False  # builders skip an optional file that is absent
+    series_copy: SeriesCopy | None = None  # an ONS series copied without its metadata rows: what they said
 
     def find(self, raw: Path) -> Path | None:
         """Return the file's path under `raw` (or its reference copy, for a download folder), or None if absent."""
@@ -166,12 +185,127 @@ def sha256_of(path: Path) -> str:
 
 _EHCP_2025 = f"{EES}/education-health-and-care-plans/2025"
 _SEN2_COLUMNS = ("time_period", "time_identifier", "geographic_level", "region_code", "old_la_code", "la_name")
+_EHCP_2026 = f"{EES}/education-health-and-care-plans/2026"
+
+
+@dataclass(frozen=True)
+class Sen2Dataset:
+    """One dataset (caseload, new plans, requests, timeliness, ceased plans, annual reviews) of one SEN2 release.
+
+    A new release in the same EES layout is one entry here, not new reading code: its files, its label, the
+    rows that are the top-level ones (`keep`: column -> value, e.g. breakdown_topic -> "All EHC plans") and the
+    published name of each column the build keeps (`columns`: table column -> the file's columns, summed when
+    several, so `special_academy_free` in one release and `special_academy` + `special_free_school` in the next
+    are the same table column). Names are matched in any letter case (`PC_plans_issued_20_weeks_ex` in 2025,
+    `pc_plans_issued_20_weeks_ex` in 2026); each entry records the spelling of its own release.
+
+    Every file listed and present is read; rows two files share must agree. For any period two releases cover,
+    the later release (`order`) wins for the whole period; `release` names it in the tables.
+    """
+
+    dataset: str
+    release: str
+    order: int
+    files: tuple[str, ...]
+    keep: dict[str, str]
+    columns: dict[str, tuple[str, ...]]
+    period: str = "calendar"  # "january": a January count (academic-year labels); "calendar": a calendar year
+    measure: str = "EHC plans"  # what a caseload counts, where releases differ
+
+    def source_columns(self) -> tuple[str, ...]:
+        """Return the file's columns this dataset reads: the row filters and every published value column."""
+        return tuple(self.keep) + tuple(dict.fromkeys(c for parts in self.columns.values() for c in parts))
+
+
+_CASELOAD_2025 = {"ehc_plans": ("ehcplans",), "placement_mainstream": ("mainstream_total",),
+                  "placement_state_special": ("special_la_maintained", "special_academy_free"),
+                  "placement_independent_special": ("special_independent", "special_non_maintained"),
+                  "placement_post16": ("fe_total",)}
+_REQUESTS = {"requests": ("requests_received_in_year",), "requests_agreed_to_assess": ("requests_decided_to_assess",),
+             "requests_refused": ("requests_decided_not_to_assess",)}
+_TIMELINESS_2025 = {"plans_issued": ("plans_issued_den",),
+                    "plans_issued_within_20_weeks": ("plans_issued_within_20_weeks",),
+                    "within_20_weeks_incl_exceptions_pct": ("pc_plans_issued_within_20_weeks",),
+                    "plans_issued_excl_exceptions": ("plans_issued_den_ex",),
+                    "plans_issued_within_20_weeks_excl_exceptions": ("plans_issued_20_weeks_ex",),
+                    "within_20_weeks_pct": ("PC_plans_issued_20_weeks_ex",)}
+_MI = "SEN2 2023 release, management information file"
+
+#: Every SEN2 dataset of every release in hand, oldest release first.
+SEN2_DATASETS: tuple[Sen2Dataset, ...] = (
+    Sen2Dataset("caseload", "SEN2 2022 release", 2022, ("sen2_2022_caseload",), {"characteristic_age": "Total"},
+                {"ehc_plans": ("Total_all",)}, "january", "statements + EHC plans"),
+    Sen2Dataset("newplans", _MI, 2023, ("sen2_mi_2023",), {}, {"new_plans": ("new_all_ehc",)}),
+    Sen2Dataset("requests", _MI, 2023, ("sen2_mi_2023",), {},
+                {"requests": ("inreq_ehc",), "requests_refused": ("ass_refused_ehc",)}),
+    Sen2Dataset("timeliness", _MI, 2023, ("sen2_mi_2023",), {},
+                {"plans_issued": ("tot_inc_exc_ehc",), "plans_issued_within_20_weeks": ("inc_exc_20week_ehc",),
+                 "within_20_weeks_incl_exceptions_pct": ("inc_exc_20week_rate",),
+                 "plans_issued_excl_exceptions": ("tot_no_exc_ehc",),
+                 "plans_issued_within_20_weeks_excl_exceptions": ("no_exc_20week_ehc",),
+                 "within_20_weeks_pct": ("no_exc_20week_rate",)}),
+    Sen2Dataset("caseload", "SEN2 2025 release", 2025, ("sen2_2025_caseload",), {"breakdown_topic": "All EHC plans"},
+                _CASELOAD_2025, "january"),
+    Sen2Dataset("newplans", "SEN2 2025 release", 2025, ("sen2_2025_newplans",), {"breakdown_topic": "New EHC plans"},
+                {"new_plans": ("new_ehc_plans",)}),
+    Sen2Dataset("requests", "SEN2 2025 release", 2025, ("sen2_2025_requests",),
+                {"breakdown_topic": "All requests for EHC needs assessments"}, _REQUESTS),
+    Sen2Dataset("timeliness", "SEN2 2025 release", 2025, ("sen2_2025_timeliness",),
+                {"breakdown_topic": "All EHC plans issued"}, _TIMELINESS_2025),
+    Sen2Dataset("ceased", "SEN2 2025 release", 2025, ("sen2_2025_ceased",), {"breakdown_topic": "All ceased EHC plans"},
+                {"ceased_plans": ("total_ceased",)}),
+    # 2026: special_academy_free split in two; new top-level labels; timeliness column names lower-cased
+    Sen2Dataset("caseload", "SEN2 2026 release", 2026, ("sen2_2026_caseload_national", "sen2_2026_caseload"),
+                {"breakdown_topic": "All EHC plans"},
+                {**_CASELOAD_2025,
+                 "placement_state_special": ("special_la_maintained", "special_academy", "special_free_school")},
+                "january"),
+    Sen2Dataset("newplans", "SEN2 2026 release", 2026, ("sen2_2026_newplans",),
+                {"breakdown_topic": "All new EHC plans"}, {"new_plans": ("new_ehc_plans",)}),
+    Sen2Dataset("requests", "SEN2 2026 release", 2026, ("sen2_2026_requests",),
+                {"breakdown_topic": "All requests for an EHC needs assessment"}, _REQUESTS),
+    Sen2Dataset("timeliness", "SEN2 2026 release", 2026, ("sen2_2026_timeliness",), {"breakdown_topic": "All EHC plans"},
+                {**_TIMELINESS_2025, "within_20_weeks_pct": ("pc_plans_issued_20_weeks_ex",)}),
+    Sen2Dataset("annual_reviews", "SEN2 2026 release", 2026, ("sen2_2026_annual_reviews",),
+                {"breakdown_topic": "All reviews of EHC plans"}, {"total_ehc_plans": ("total_ehc_plans",)}),
+    # no 2026 ceased-plans file is in the reference folder: its top-level label is the 2025 one, unverified (the
+    # build stops naming the labels the file has if DfE changed it)
+    Sen2Dataset("ceased", "SEN2 2026 release", 2026, ("sen2_2026_ceased",), {"breakdown_topic": "All ceased EHC plans"},
+                {"ceased_plans": ("total_ceased",)}),
+)
+
+
+def sen2_datasets(dataset: str) -> list[Sen2Dataset]:
+    """Return the registered releases of one SEN2 dataset, oldest first."""
+    found = sorted((d for d in SEN2_DATASETS if d.dataset == dataset), key=lambda d: d.order)
+    if not found:
+        raise KeyError(f"no SEN2 dataset {dataset!r}; registered: {sorted({d.dataset for d in SEN2_DATASETS})}")
+    return found
+
+
+def _sen2_columns(dataset: str, year: str) -> tuple[str, ...]:
+    """Return the columns a file of one dataset of one release must have (geography, filters, values)."""
+    spec = next(d for d in SEN2_DATASETS if d.dataset == dataset and d.release == f"SEN2 {year} release")
+    return _SEN2_COLUMNS + spec.source_columns()
+
+
+def _sen2_source(name: str, dataset: str, year: str, path: str, what: str, file_pattern: str,
+                 optional: bool = False) -> Source:
+    """Return a registered SEN2 file of the `year` release, downloadable from its EES release by file name."""
+    return Source(name, path, "DfE", f"Education, health and care plans, reporting year {year}: {what}",
+                  f"{EES}/education-health-and-care-plans/{year}",
+                  {"2025": "2025 release (26 June 2025)", "2026": "2026 release (June 2026)"}[year], "ees-csv",
+                  columns=_sen2_columns(dataset, year), optional=optional,
+                  download=_ees_release_file("education-health-and-care-plans", year, file_pattern))
 
 
 def _ees_release_file(publication: str, release: str, file_name: str) -> Download:
     """Return the download of one data file of an EES release, found by name in the release's content API entry."""
     return Download(f"{EES_CONTENT_API}/publications/{publication}/releases/{release}", "ees-csv",
                     FIND_EES_RELEASE_FILE, file_name)
+
+
+_YBGB = "/economy/grossdomesticproductgdp/timeseries/ybgb/ukea"
 
 
 def _ons_series(uri: str, cdid: str) -> Download:
@@ -217,42 +351,57 @@ _HEXMAPS_COMMIT = "04e413a8b26d9e46f80c59611413ad58b75a87ba"
 HEXMAP_CREDIT = "Hex layout: Open Innovations (MIT licence)"
 
 #: Financial years whose DSG allocations `sendlib data download` fetches (latest update of each).
-DSG_ALLOCATION_YEARS = tuple(range(2015, 2026))
+DSG_ALLOCATION_YEARS = tuple(range(2015, 2027))
 
 SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("sen2_2022_caseload", "ehcp_sen2/sen2_2022release_age_caseload_total_2010-2022.csv", "DfE",
            "Education, health and care plans, reporting year 2022: statements and EHC plans by age (Total)",
            f"{EES}/education-health-and-care-plans/2022", "2022 release (23 June 2022)", "ees-csv",
            columns=_SEN2_COLUMNS + ("characteristic_age", "Total_all")),
-    Source("sen2_2025_caseload", "ehcp_sen2/sen2_2025release_caseload_toplevel.csv", "DfE",
-           "Education, health and care plans, reporting year 2025: EHC plans by placement (All EHC plans)",
-           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
-           columns=_SEN2_COLUMNS + ("breakdown_topic", "ehcplans", "mainstream_total", "special_la_maintained",
-                                    "special_academy_free", "special_independent", "special_non_maintained",
-                                    "fe_total"),
-           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?caseload\.csv$")),
-    Source("sen2_2025_newplans", "ehcp_sen2/sen2_2025release_newplans_toplevel.csv", "DfE",
-           "Education, health and care plans, reporting year 2025: new EHC plans by calendar year",
-           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
-           columns=_SEN2_COLUMNS + ("breakdown_topic", "new_ehc_plans"),
-           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?newplans\.csv$")),
-    Source("sen2_2025_requests", "ehcp_sen2/sen2_2025release_requests_toplevel.csv", "DfE",
-           "Education, health and care plans, reporting year 2025: requests for EHC needs assessment",
-           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
-           columns=_SEN2_COLUMNS + ("breakdown_topic", "requests_received_in_year", "requests_decided_to_assess",
-                                    "requests_decided_not_to_assess"),
-           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?requests\.csv$")),
-    Source("sen2_2025_timeliness", "ehcp_sen2/sen2_2025release_timeliness_20_week_toplevel.csv", "DfE",
-           "Education, health and care plans, reporting year 2025: EHC plans issued within 20 weeks",
-           _EHCP_2025, "2025 release (26 June 2025)", "ees-csv",
-           columns=_SEN2_COLUMNS + ("breakdown_topic", "plans_issued_den", "plans_issued_within_20_weeks",
-                                    "pc_plans_issued_within_20_weeks"),
-           download=_ees_release_file("education-health-and-care-plans", "2025", r"^(sen2_)?timeliness_20_week\.csv$")),
+    _sen2_source("sen2_2025_caseload", "caseload", "2025", "ehcp_sen2/sen2_2025release_caseload_toplevel.csv",
+                 "EHC plans by placement (All EHC plans)", r"^(sen2_)?caseload\.csv$"),
+    _sen2_source("sen2_2025_newplans", "newplans", "2025", "ehcp_sen2/sen2_2025release_newplans_toplevel.csv",
+                 "new EHC plans by calendar year", r"^(sen2_)?newplans\.csv$"),
+    _sen2_source("sen2_2025_requests", "requests", "2025", "ehcp_sen2/sen2_2025release_requests_toplevel.csv",
+                 "requests for EHC needs assessment", r"^(sen2_)?requests\.csv$"),
+    _sen2_source("sen2_2025_timeliness", "timeliness", "2025",
+                 "ehcp_sen2/sen2_2025release_timeliness_20_week_toplevel.csv",
+                 "EHC plans issued within 20 weeks", r"^(sen2_)?timeliness_20_week\.csv$"),
+    _sen2_source("sen2_2025_ceased", "ceased", "2025", "ehcp_sen2/sen2_2025release_ceased_plans_toplevel.csv",
+                 "EHC plans ceased by calendar year", r"^(sen2_)?ceased_plans\.csv$"),
     Source("sen2_mi_2023", "ehcp_sen2/sen2_mi_2023release_2014-2022.csv", "DfE",
            "Education, health and care plans, reporting year 2023: management information file, 2014-2022",
            f"{EES}/education-health-and-care-plans/2023", "2023 release (15 June 2023)", "ees-csv",
            columns=_SEN2_COLUMNS + ("new_all_ehc", "inreq_ehc", "ass_refused_ehc", "inc_exc_20week_ehc",
-                                    "tot_inc_exc_ehc", "inc_exc_20week_rate")),
+                                    "tot_inc_exc_ehc", "inc_exc_20week_rate", "no_exc_20week_ehc",
+                                    "tot_no_exc_ehc", "no_exc_20week_rate")),
+    # the 2026 release (reporting year 2026): January 2026 caseload and calendar-2025 flows. The reference holds
+    # row extracts (see its SOURCE.md); `sendlib data download` fetches the full files to the same paths.
+    Source("sen2_2026_caseload_national",
+           "ehcp_sen2_2026release/sen2_2026release_caseload_allEHCplans_202526_england_and_north_east.csv", "DfE",
+           "Education, health and care plans, reporting year 2026: EHC plans by placement (All EHC plans), "
+           "England and the North East, January 2026 (row extract)", _EHCP_2026, "2026 release (June 2026)",
+           "ees-csv", columns=_sen2_columns("caseload", "2026")),
+    _sen2_source("sen2_2026_caseload", "caseload", "2026",
+                 "ehcp_sen2_2026release/sen2_2026release_caseload_allEHCplans_202526_la.csv",
+                 "EHC plans by placement (All EHC plans); the reference copy holds the January 2026 rows of the "
+                 "9 regions and 153 LAs", r"^(sen2_)?caseload\.csv$"),
+    _sen2_source("sen2_2026_newplans", "newplans", "2026",
+                 "ehcp_sen2_2026release/sen2_2026release_newplans_2025_toplevel.csv",
+                 "new EHC plans by calendar year", r"^(sen2_)?newplans\.csv$"),
+    _sen2_source("sen2_2026_requests", "requests", "2026",
+                 "ehcp_sen2_2026release/sen2_2026release_requests_2025_toplevel.csv",
+                 "requests for an EHC needs assessment", r"^(sen2_)?requests\.csv$"),
+    _sen2_source("sen2_2026_timeliness", "timeliness", "2026",
+                 "ehcp_sen2_2026release/sen2_2026release_timeliness_2025_toplevel.csv",
+                 "EHC plans issued within 20 weeks", r"^(sen2_)?timeliness_20_week\.csv$"),
+    _sen2_source("sen2_2026_annual_reviews", "annual_reviews", "2026",
+                 "ehcp_sen2_2026release/sen2_2026release_annual_reviews_2025_allreviews_england_regions.csv",
+                 "annual reviews of EHC plans (total_ehc_plans = the January 2026 caseload)",
+                 r"^(sen2_)?annual_reviews\.csv$"),
+    _sen2_source("sen2_2026_ceased", "ceased", "2026", "ehcp_sen2_2026release/sen2_2026release_ceased_plans.csv",
+                 "EHC plans ceased by calendar year (not in the reference folder: downloaded only)",
+                 r"^(sen2_)?ceased_plans\.csv$", optional=True),
     Source("dsg_2020_21", "dsg_high_needs_block/dsg_2020-21_allocations_file_dated_2021_11_18.ods", "ESFA/DfE",
            "Dedicated schools grant (DSG): 2020 to 2021 allocations", f"{DSG_SERVICE}/2020-to-2021",
            "read from the file's Information sheet", "dsg-ods"),
@@ -278,11 +427,32 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "https://www.parallelparliament.co.uk/question/129210/special-educational-needs-finance",
            "UIN 129210 (answered 7 March 2022) and others", "csv", STATUS_SECONDARY,
            columns=("geography", "financial_year", "hnb_gbp_m", "source_pq", "source_url")),
-    Source("ons_gdp_deflator", "deflators/ons_ybgb_gdp_deflator_release_2025-06-30.csv", "ONS",
-           "GDP at market prices: implied deflator, SA (YBGB), 2022 = 100",
-           f"{ONS_GENERATOR}/economy/grossdomesticproductgdp/timeseries/ybgb/ukea",
-           "read from the file's Release date row", "ons-csv",
-           download=_ons_series("/economy/grossdomesticproductgdp/timeseries/ybgb/ukea", "YBGB")),
+    # GDP deflator: every YBGB file in hand is a candidate; the build uses the latest vintage for the whole
+    # series (never two spliced). The reference holds the autumn-2026 copy; a download is dated by its release row.
+    Source("ons_gdp_deflator", "deflators/ons_ybgb_gdp_deflator_downloaded.csv", "ONS",
+           "GDP at market prices: implied deflator, SA (YBGB), as downloaded from ONS",
+           f"{ONS_GENERATOR}{_YBGB}", "read from the file's Release date row", "ons-csv", optional=True,
+           download=_ons_series(_YBGB, "YBGB")),
+    Source("ons_gdp_deflator_2026_copy", "deflators/ons_ybgb_gdp_deflator_2024eq100_fetched_2026-10-03.csv", "ONS",
+           "GDP at market prices: implied deflator, SA (YBGB), 2024 = 100, outturn to 2026 Q2 (a two-column "
+           "period,value copy without ONS's metadata rows)", f"{ONS_GENERATOR}{_YBGB}",
+           "ONS Quarterly National Accounts of late September 2026 (Q2 2026, Blue Book 2026 basis; the exact release "
+           "date is not in the copy), fetched 2026-10-03", "ons-csv",
+           note="copied byte-exact from jmgillespie2011-creator/Urgent-GP data/funding/gdp_deflator_ybgb.csv at "
+                "6bd56fc0806772537e9f8fd3283ea4074ec5352c; its fetch script dropped ONS's eight metadata rows",
+           series_copy=SeriesCopy("YBGB", "Gross domestic product at market prices:Implied deflator:SA", "2024 = 100",
+                                  "ONS QNA of late September 2026 (Q2 2026), as fetched 2026-10-03",
+                                  date(2026, 10, 3))),
+    Source("hmt_gdp_deflator_march_2026", "deflators/hmt_gdp_deflator_fy_march2026_qna_seed.csv", "HM Treasury",
+           "GDP deflators at market prices, and money GDP, March 2026 (Quarterly National Accounts): financial-"
+           "year GDP deflator, 2024-25 = 100, OBR forecasts (Spring Statement 2026) from 2025-26",
+           "https://www.gov.uk/government/collections/gdp-deflators-at-market-prices-and-money-gdp",
+           "March 2026 (QNA); forecast rows chained by a third party from OBR year-on-year changes", "csv",
+           STATUS_DERIVED_THIRD_PARTY,
+           columns=("fiscal_year", "gdp_deflator", "is_forecast"),
+           note="copied from ncl-icb-analytics/dbt-ncl-analytics seeds/uk_cost_indices.csv at "
+                "b2a106112364edbd036c78f125855456252b3d1f; outturn rows are HM Treasury's published levels, "
+                "forecast rows were chain-computed by the repository's build_seed.py"),
     Source("ons_cpih", "deflators/ons_cpih_release.csv", "ONS", "CPIH index 00: all items, 2015 = 100 (L522)",
            f"{ONS_GENERATOR}/economy/inflationandpriceindices/timeseries/l522/mm23",
            "read from the file's Release date row", "ons-csv",
@@ -312,6 +482,16 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "https://github.com/dfe-analytical-services/SEND-AP-Inclusion-Dashboard", "dashboard data of 2024-01-09",
            "csv", STATUS_DERIVED_OFFICIAL,
            columns=("geographic_level", "region_name", "la_name", "deficit", "financial_year")),
+    Source("dsg_balance_reconstructed_2019_22",
+           "dsg_balances/dsg_balance_1_9_3_reconstructed_by_la_2019-20_to_2021-22.csv",
+           "derived from DfE figures (SEND-AP Inclusion Dashboard % of DSG x the DSG total it used)",
+           "DSG cumulative balance (s251 line 1.9.3) in pounds per LA and region, 2019-20 to 2021-22, "
+           "reconstructed from DfE's own % of DSG and its DSG denominator; positive = deficit",
+           "https://github.com/dfe-analytical-services/SEND-AP-Inclusion-Dashboard",
+           "reconstruction of the dashboard data of 2024-01-09 (exact to +/- 0.005% of DSG)", "csv",
+           STATUS_DERIVED_RECONSTRUCTION,
+           columns=("financial_year", "geographic_level", "region_name", "la_name", "old_la_code", "deficit",
+                    "dsg_balance_1_9_3_reconstructed_gbp", "rounding_bound_gbp")),
     Source("dsg_balance_2023_24_kali89", "la_dsg_balance_2023_24_from_kali89_s251.csv", "third party (Kali89/la-send-analysis)",
            "DSG cumulative balance carried forward at end 2023-24 (s251 line 1.9.3), positive = deficit",
            f"{EES}/la-and-school-expenditure", "derived from the s251 outturn 2023-24", "csv",

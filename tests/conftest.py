@@ -82,6 +82,8 @@ def helpers() -> SimpleNamespace:
     return SimpleNamespace(snapshot=snapshot, read_rows=read_rows, write_rows=write_rows, read_table=read_table,
                            copy_reference=copy_reference, fixtures=FIXTURES, processed=PROCESSED,
                            tiny_plans=tiny_plans, tiny_new_plans=tiny_new_plans,
+                           tiny_timeliness=tiny_timeliness, tiny_suppressed=TINY_SUPPRESSED,
+                           tiny_placements_2026=tiny_placements_2026,
                            install_workbook_cache=install_workbook_cache)
 
 
@@ -210,12 +212,15 @@ TINY_LAS = [
     ("384", "E08000036", "Wakefield", "E12000003", "Yorkshire and The Humber"),
 ]
 TINY_REGIONS = {"E12000001": "North East", "E12000003": "Yorkshire and The Humber"}
-ENGLAND_2015, ENGLAND_2025 = 240_183, 638_745
+ENGLAND_2015, ENGLAND_2025, ENGLAND_2026 = 240_183, 638_745, 718_838
+#: The tiny LA whose January 2026 row (and 2025 flows) the 2026 release suppresses, as it does the Isle of Wight.
+TINY_SUPPRESSED = "384"
 
 
 def tiny_plans(code: str, january: int) -> int:
     """Return the invented EHC plans of a tiny LA in a January (England totals are the published ones)."""
-    total = ENGLAND_2015 + round((january - 2015) * (ENGLAND_2025 - ENGLAND_2015) / 10)
+    total = ENGLAND_2026 if january == 2026 else \
+        ENGLAND_2015 + round((january - 2015) * (ENGLAND_2025 - ENGLAND_2015) / 10)
     gateshead, leeds = total * 3 // 10, total * 4 // 10
     return {"390": gateshead, "383": leeds, "384": total - gateshead - leeds}[code]
 
@@ -259,18 +264,65 @@ GEO_2025 = ["time_period", "time_identifier", "geographic_level", "country_code"
             "region_name", "new_la_code", "old_la_code", "la_name"]
 
 
+def _suppress(rows: list[list[str]], period: str, code: str = TINY_SUPPRESSED, first: int = 10) -> list[list[str]]:
+    """Return rows with every value of one LA in one period replaced by 'x' (regions and England keep their totals)."""
+    return [r[:first] + ["x"] * (len(r) - first) if r[0] == period and r[8] == code and r[2] == "Local authority"
+            else r for r in rows]
+
+
 def _swap_codes(rows: list[list[str]]) -> list[list[str]]:
     """Return rows with new_la_code and old_la_code swapped (the 2022 release has old before new)."""
     return [r[:7] + [r[8], r[7]] + r[9:] for r in rows]
 
 
-def write_tiny_raw(folder: Path, yorkshire_defect: bool = True, age_breakdown: bool = False) -> Path:
-    """Write a tiny raw folder: dfeR lookups, boundary changes and the six SEN2 files ehcp.csv is built from.
+TIMELINESS_2025 = ["plans_issued_den", "plans_issued_den_ex", "plans_issued_within_20_weeks",
+                   "plans_issued_20_weeks_ex", "pc_plans_issued_within_20_weeks", "PC_plans_issued_20_weeks_ex"]
+CASELOAD_2026 = ["ehcplans", "mainstream_total", "special_la_maintained", "special_academy", "special_free_school",
+                 "special_independent", "special_non_maintained", "fe_total"]
+
+
+def tiny_placements_2026(code: str, january: int) -> list[int]:
+    """Return an LA's 2026-release caseload values: plans, mainstream, the three state special parts, ... FE."""
+    plans = tiny_plans(code, january)
+    return [plans, plans * 4 // 10, plans * 2 // 10, plans // 20, plans // 10 - plans // 20, plans // 20,
+            plans // 100, plans // 10]
+
+
+def tiny_timeliness(code: str, year: int) -> list[int]:
+    """Return an LA's issued plans (incl., excl. exceptions) and those within 20 weeks (incl., excl.)."""
+    issued = tiny_new_plans(code, year)
+    excluding = issued - issued // 20
+    return [issued, excluding, issued // 2, excluding // 2 + 1]
+
+
+def _with_rates(rows: list[list[str]]) -> list[list[str]]:
+    """Return timeliness rows with the two published percentages appended (incl., excl. exceptions), 'x' kept."""
+    out = []
+    for r in rows:
+        counts = r[-4:]
+        if "x" in counts:
+            out.append(r + ["x", "x"])
+        else:
+            den, den_ex, within, within_ex = map(int, counts)
+            out.append(r + [f"{100 * within / den:.1f}", f"{100 * within_ex / den_ex:.1f}"])
+    return out
+
+
+def write_tiny_raw(folder: Path, yorkshire_defect: bool = True, age_breakdown: bool = False,
+                   full_2026: bool = False) -> Path:
+    """Write a tiny raw folder: dfeR lookups, boundary changes and the SEN2 files ehcp.csv is built from.
 
     Three LAs (Gateshead; Leeds and Wakefield in Yorkshire and the Humber); England's EHC plans are the
-    published 240,183 (January 2015) and 638,745 (January 2025). With `yorkshire_defect`, the 2025 release's
-    2022 new plans repeat the regional total for both Yorkshire LAs, as in the real file. With `age_breakdown`,
-    the 2022 caseload is the full file (rows for each age group besides the Total rows), not the Total extract.
+    published 240,183 (January 2015), 638,745 (January 2025) and 718,838 (January 2026). With `yorkshire_defect`,
+    the 2025 release's 2022 new plans repeat the regional total for both Yorkshire LAs, as in the real file. With
+    `age_breakdown`, the 2022 caseload is the full file (rows for each age group besides the Total rows).
+
+    The 2026 release is written as the reference holds it: row extracts of January 2026 (England and the North
+    East in one file, regions and LAs in another) and of calendar 2025, with the 2026 labels and column names;
+    Wakefield's January 2026 row and 2025 flows are suppressed ('x') while its region and England keep their
+    totals. With `full_2026`, the caseload and new plans are the full files a download gives instead (January
+    2019-2026 and calendar 2019-2025, several breakdown topics), and the 2026 release revises Gateshead's January
+    2024 count (+5, with its region and England) and calendar-2023 new plans (+3).
     """
     from sendlib.sources import source
 
@@ -306,7 +358,8 @@ def write_tiny_raw(folder: Path, yorkshire_defect: bool = True, age_breakdown: b
         plans = tiny_plans(code, january)
         return [plans, plans * 4 // 10, plans * 2 // 10, plans // 10, plans // 20, plans // 100, plans // 10]
 
-    new = _ees_rows(range(2019, 2026), "Academic year", placements, label=lambda j: f"{j - 1}{j % 100:02d}")
+    academic = lambda j: f"{j - 1}{j % 100:02d}"  # noqa: E731
+    new = _ees_rows(range(2019, 2026), "Academic year", placements, label=academic)
     write_rows(path("sen2_2025_caseload"), [
         GEO_2025 + ["breakdown_topic", "breakdown", "ehcplans", "mainstream_total", "special_la_maintained",
                     "special_academy_free", "special_independent", "special_non_maintained", "fe_total"]]
@@ -326,30 +379,71 @@ def write_tiny_raw(folder: Path, yorkshire_defect: bool = True, age_breakdown: b
         new_plans = tiny_new_plans(code, year)
         return [new_plans * 2, new_plans * 3 // 2, new_plans * 2 - new_plans * 3 // 2]
 
+    request_columns = ["requests_received_in_year", "requests_decided_to_assess", "requests_decided_not_to_assess"]
     topic = "All requests for EHC needs assessments"
-    write_rows(path("sen2_2025_requests"), [
-        GEO_2025 + ["breakdown_topic", "breakdown", "requests_received_in_year", "requests_decided_to_assess",
-                    "requests_decided_not_to_assess"]]
-        + [r[:10] + [topic, topic] + r[10:] for r in _ees_rows(range(2019, 2025), "Calendar year", requests)])
+    write_rows(path("sen2_2025_requests"), [GEO_2025 + ["breakdown_topic", "breakdown"] + request_columns]
+               + [r[:10] + [topic, topic] + r[10:] for r in _ees_rows(range(2019, 2025), "Calendar year", requests)])
 
-    timely_rows = _ees_rows(range(2019, 2025), "Calendar year",
-                            lambda c, y: [tiny_new_plans(c, y), tiny_new_plans(c, y) // 2])
-    write_rows(path("sen2_2025_timeliness"), [
-        GEO_2025 + ["breakdown_topic", "breakdown", "plans_issued_den", "plans_issued_within_20_weeks",
-                    "pc_plans_issued_within_20_weeks"]]
-        + [r[:10] + ["All EHC plans issued", "All EHC plans issued"] + r[10:]
-           + [f"{100 * int(r[11]) / int(r[10]):.1f}"] for r in timely_rows])
+    timely_rows = _with_rates(_ees_rows(range(2019, 2025), "Calendar year", tiny_timeliness))
+    write_rows(path("sen2_2025_timeliness"), [GEO_2025 + ["breakdown_topic", "breakdown"] + TIMELINESS_2025]
+               + [r[:10] + ["All EHC plans issued", "All EHC plans issued"] + r[10:] for r in timely_rows])
+
+    ceased = _ees_rows(range(2022, 2025), "Calendar year", lambda c, y: [tiny_new_plans(c, y) // 3])
+    write_rows(path("sen2_2025_ceased"), [GEO_2025 + ["breakdown_topic", "breakdown", "total_ceased"]]
+               + [r[:10] + ["All ceased EHC plans", "All ceased EHC plans"] + r[10:] for r in ceased])
 
     # management information file (2023 release): calendar years 2014-2022, correct 2022 LA values
     def mi(code, year):
         new_plans = tiny_new_plans(code, year)
-        return [new_plans * 2, new_plans // 5, new_plans, new_plans, new_plans // 2]
+        issued, excluding, within, within_ex = tiny_timeliness(code, year)
+        return [new_plans * 2, new_plans // 5, new_plans, issued, within, excluding, within_ex]
 
     mi_rows = _ees_rows(range(2014, 2023), "Calendar year", mi)
     write_rows(path("sen2_mi_2023"), [
         GEO_2025 + ["inreq_ehc", "ass_refused_ehc", "new_all_ehc", "tot_inc_exc_ehc", "inc_exc_20week_ehc",
-                    "inc_exc_20week_rate"]]
-        + [r + [f"{100 * int(r[14]) / int(r[13]):.1f}"] for r in mi_rows])
+                    "tot_no_exc_ehc", "no_exc_20week_ehc", "inc_exc_20week_rate", "no_exc_20week_rate"]]
+        + [r + [f"{100 * int(r[14]) / int(r[13]):.1f}", f"{100 * int(r[16]) / int(r[15]):.1f}"] for r in mi_rows])
+
+    # ----- the 2026 release
+    caseload_2026 = GEO_2025 + ["breakdown_topic", "breakdown"] + CASELOAD_2026
+    january = [r[:10] + ["All EHC plans", "All EHC plans"] + r[10:]
+               for r in _suppress(_ees_rows([2026], "Academic year", tiny_placements_2026, label=academic), "202526")]
+    national = [r for r in january if r[2] == "National" or (r[2] == "Regional" and r[5] == "E12000001")]
+    write_rows(path("sen2_2026_caseload_national"), [caseload_2026] + national)
+    if full_2026:
+        def revised(code, j):
+            values = tiny_placements_2026(code, j)
+            return [values[0] + 5, values[1] + 5, *values[2:]] if (code, j) == ("390", 2024) else values
+
+        every = _suppress(_ees_rows(range(2019, 2027), "Academic year", revised, label=academic), "202526")
+        full = [r[:10] + [topic, label] + (r[10:] if topic == "All EHC plans" else [str(int(v) // 2) if v != "x"
+                                                                                   else v for v in r[10:]])
+                for r in every for topic, label in [("Age", "Age 5 to 10"), ("All EHC plans", "All EHC plans")]]
+        write_rows(path("sen2_2026_caseload"), [caseload_2026] + full)
+    else:
+        write_rows(path("sen2_2026_caseload"), [caseload_2026] + [r for r in january if r[2] != "National"])
+
+    years = range(2019, 2026) if full_2026 else [2025]
+
+    def new_plans_2026(code, year):
+        return [tiny_new_plans(code, year) + (3 if (code, year) == ("390", 2023) else 0)]
+
+    newplans_rows = _suppress(_ees_rows(years, "Calendar year", new_plans_2026), "2025")
+    write_rows(path("sen2_2026_newplans"), [GEO_2025 + ["breakdown_topic", "breakdown", "new_ehc_plans"]]
+               + [r[:10] + [topic, topic] + r[10:] for r in newplans_rows
+                  for topic in (["Sex", "All new EHC plans"] if full_2026 else ["All new EHC plans"])])
+    topic = "All requests for an EHC needs assessment"
+    write_rows(path("sen2_2026_requests"), [GEO_2025 + ["breakdown_topic", "breakdown"] + request_columns]
+               + [r[:10] + [topic, topic] + r[10:] for r in
+                  _suppress(_ees_rows([2025], "Calendar year", requests), "2025")])
+    timely_2026 = _with_rates(_suppress(_ees_rows([2025], "Calendar year", tiny_timeliness), "2025"))
+    write_rows(path("sen2_2026_timeliness"), [
+        GEO_2025 + ["breakdown_topic", "breakdown"] + TIMELINESS_2025[:5] + ["pc_plans_issued_20_weeks_ex"]]
+        + [r[:10] + ["All EHC plans", "All EHC plans"] + r[10:] for r in timely_2026])
+    reviews = [r for r in _ees_rows([2025], "Calendar year", lambda c, y: [tiny_plans(c, y + 1)])
+               if r[2] != "Local authority"]
+    write_rows(path("sen2_2026_annual_reviews"), [GEO_2025 + ["breakdown_topic", "breakdown", "total_ehc_plans"]]
+               + [r[:10] + ["All reviews of EHC plans"] * 2 + r[10:] for r in reviews])
     return folder
 
 

@@ -63,7 +63,20 @@ def test_missing_values_stay_missing():
     # requests agreed to assess are only published from the 2025 release (flows of 2019 onwards)
     early = ehcp[(ehcp["january"] <= 2019) & (ehcp["level"] == "england")]
     assert early["requests_agreed_to_assess"].isna().all()
-    assert (ehcp["ehc_plans"].notna()).all()
+    # a count is missing only where its release suppressed it, and suppressions.csv says so (Isle of Wight, 2026)
+    missing = ehcp[ehcp["ehc_plans"].isna()]
+    assert list(zip(missing["area_code"], missing["january"], strict=True)) == [("921", 2026)]
+    reasons = load("suppressions").query("table == 'ehcp' and column == 'ehc_plans'")
+    assert list(zip(reasons["area_code"], reasons["period"].astype(int), reasons["symbol"], strict=True)) == [
+        ("921", 2026, "x")]
+
+
+def test_every_suppression_names_a_missing_value_of_its_table():
+    suppressions = load("suppressions")
+    assert set(suppressions["table"]) == {"ehcp"}
+    ehcp = load("ehcp").set_index(["area_code", "january"])
+    for row in suppressions.itertuples():
+        assert pd.isna(ehcp.loc[(row.area_code, int(row.period)), row.column]), row
 
 
 def test_loads_are_equal_copies_that_callers_may_change():

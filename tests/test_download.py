@@ -253,10 +253,14 @@ def test_download_then_build_uses_the_downloaded_files(server, tmp_path, monkeyp
     assert record["files"]["dsg_allocations_2018_19"]["url"].endswith("/DSG_2018-19_allocations.ods")
     assert not [f for f in files_in(raw) if f.endswith(".part")]
 
-    deflators = build_deflators(raw).frame.set_index("financial_year")
-    assert list(deflators.index) == ["2021-22", "2022-23", "2023-24", "2024-25"]
-    assert deflators["vintage"].iloc[0] == "2025-09-30" and deflators["cpih_vintage"].iloc[0] == "2025-10-15"
+    built = build_deflators(raw)
+    deflators = built.frame.set_index("financial_year")
+    # the download (released 18 December 2026) is later than the autumn-2026 copy in the reference: it is the series
+    assert list(deflators.dropna(subset=["gdp_deflator"]).index) == ["2021-22", "2022-23", "2023-24", "2024-25"]
+    assert deflators["vintage"].iloc[0] == "2026-12-18" and deflators["cpih_vintage"].iloc[0] == "2025-10-15"
     assert deflators.loc["2022-23", "cpih"] == pytest.approx(sum(117.0 + 0.5 * i for i in range(3, 15)) / 12)
+    assert built.inputs[0] == "ons_gdp_deflator"
+    assert any("ons_gdp_deflator_2026_copy" in note and "not used" in note for note in built.notes)
 
     (raw / "programme_membership_compiled.csv").write_bytes((FIXTURES / "programme_membership_compiled.csv").read_bytes())
     programmes = build_programmes(raw, AREAS)
@@ -264,6 +268,85 @@ def test_download_then_build_uses_the_downloaded_files(server, tmp_path, monkeyp
     added = programmes.frame[programmes.frame["area_code"] == "882"].iloc[0]
     assert (added["programme"], added["cohort"], added["confidence"]) == ("safety_valve", "2022-23", "high")
     assert added["source"] == SOURCES["govuk_safety_valve"].url
+
+
+@pytest.mark.skipif(not HAS_REFERENCE, reason="needs ../shared/reference (the autumn-2026 YBGB copy)")
+def test_an_older_downloaded_deflator_release_is_not_spliced_in(server, tmp_path):
+    older = (FIXTURES / "ons_ybgb.csv").read_bytes().replace(b'"Release date","18-12-2026"', b'"Release date","30-09-2025"')
+    server.serve(SOURCES["ons_gdp_deflator"].download.url, Route(older))
+    raw = tmp_path / "raw"
+    done, failures = download_all(select_sources(["ons_gdp_deflator"]), raw, settings(server), report=lambda line: None)
+    assert not failures and "ons_gdp_deflator" in done
+    built = build_deflators(raw)
+    assert built.inputs[0] == "ons_gdp_deflator_2026_copy"  # the later vintage, for every year
+    assert set(built.frame["vintage"]) == {SOURCES["ons_gdp_deflator_2026_copy"].series_copy.vintage}
+    assert built.frame.set_index("financial_year").loc["2025-26", "gdp_deflator"] == pytest.approx(104.35)
+    assert any("ons_gdp_deflator (2025-09-30)" in note for note in built.notes)
+
+
+RELEASE_2026 = "ees_release_education-health-and-care-plans_2026.json"
+FILES_2026 = {"sen2_2026_caseload": "caseload.csv", "sen2_2026_newplans": "newplans.csv",
+              "sen2_2026_requests": "requests.csv", "sen2_2026_timeliness": "timeliness_20_week.csv",
+              "sen2_2026_annual_reviews": "annual_reviews.csv"}
+
+
+def serve_release_2026(server: FixtureServer, bodies: dict[str, bytes]) -> None:
+    """Serve the 2026 EHC plans release (content API entry) and, for each file name, the body given."""
+    release = json.loads((FIXTURES / RELEASE_2026).read_text())
+    server.serve(SOURCES["sen2_2026_caseload"].download.url,
+                 Route((FIXTURES / RELEASE_2026).read_bytes(), content_type="application/json"))
+    for entry in release["downloadFiles"]:
+        if entry["fileName"] in bodies:
+            server.serve(f"https://content.explore-education-statistics.service.gov.uk/api/releases/{release['id']}/"
+                         f"files/{entry['id']}", Route(bodies[entry["fileName"]]))
+
+
+def test_2026_release_files_are_registered_for_download():
+    for name in [*FILES_2026, "sen2_2026_ceased"]:
+        spec = SOURCES[name].download
+        assert spec is not None and spec.format == "ees-csv" and spec.find == "ees-release-file", name
+        assert spec.url.endswith("/publications/education-health-and-care-plans/releases/2026"), name
+    assert SOURCES["sen2_2026_ceased"].optional and SOURCES["sen2_2026_caseload_national"].download is None
+    assert {s.name for s in select_sources(["sen2_2026_*"])} == {*FILES_2026, "sen2_2026_ceased"}
+
+
+@pytest.mark.skipif(not HAS_REFERENCE, reason="needs ../shared/reference (served as the release's files)")
+def test_2026_release_downloaded_rebuilds_to_the_same_tables(server, tmp_path, monkeypatch, capsys):
+    from sendlib.build.ehcp import build_ehcp
+    from sendlib.build.pipeline import _build_areas, _csv_bytes
+    from sendlib.schemas import SCHEMAS, conform, validate
+
+    reference = reference_dir()
+    bodies = {file: (reference / SOURCES[name].path).read_bytes() for name, file in FILES_2026.items()}
+    # the full caseload file holds England and the North East too: serve them with the regions and LAs
+    national = (reference / SOURCES["sen2_2026_caseload_national"].path).read_bytes().splitlines(keepends=True)
+    bodies["caseload.csv"] = national[0] + national[1] + bodies["caseload.csv"].split(b"\n", 1)[1]
+    serve_release_2026(server, bodies)
+    raw = tmp_path / "raw"
+    argv = ["data", "download", "--dest", str(raw)] + [x for name in FILES_2026 for x in ("--only", name)]
+    status, _, err = run_cli(argv, server, monkeypatch, capsys)
+    assert status == 0, err
+    record = json.loads((raw / DOWNLOADS_FILE).read_text())
+    assert sorted(record["files"]) == sorted(FILES_2026)
+    assert record["files"]["sen2_2026_caseload"]["url"].endswith("/files/c2026a01-0001-4b1e-9c55-7d7d3a7b2601")
+    areas = _build_areas(raw)
+    ehcp = build_ehcp(raw, areas.frame)
+    for built in (areas, ehcp):
+        schema = SCHEMAS[built.name]
+        written = _csv_bytes(validate(conform(built.frame, schema), schema))
+        assert written == (REPO_ROOT / "data" / "processed" / f"{built.name}.csv").read_bytes(), built.name
+    assert "sen2_2026_caseload" in ehcp.inputs and "sen2_2026_caseload_national" in ehcp.inputs
+
+
+def test_2026_release_file_with_2025_names_is_refused_naming_the_columns(server, tmp_path):
+    old_names = (b"time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+                 b"new_la_code,old_la_code,la_name,breakdown_topic,breakdown,plans_issued_den,plans_issued_den_ex,"
+                 b"plans_issued_within_20_weeks,plans_issued_20_weeks_ex,pc_plans_issued_within_20_weeks\n"
+                 b"2025,Calendar year,National,E92000001,England,,,,,,All EHC plans,All EHC plans,10,9,5,5,50.0\n")
+    serve_release_2026(server, {"timeliness_20_week.csv": old_names})
+    error = _fails(server, tmp_path / "raw", "sen2_2026_timeliness")
+    assert "missing column(s) ['pc_plans_issued_20_weeks_ex']" in str(error)
+    assert "sen2_2026_timeliness" in str(error)
 
 
 def write_required_dsg_files(raw: Path, tmp: Path) -> None:

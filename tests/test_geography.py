@@ -94,7 +94,7 @@ def test_registry_counts(registry):
     las = registry[registry["level"] == "la"]
     assert len(las) == 158
     assert int(las["first_year"].min()) == 2015
-    assert int((las["last_year"] == 2025).sum()) == 153
+    assert int((las["last_year"] == 2026).sum()) == 153  # January 2026: the SEN2 2026 release
     assert sorted(registry.loc[registry["level"] == "region", "area_code"]) == [f"E1200000{i}" for i in range(1, 10)]
     assert registry.loc[registry["level"] == "england", "area_code"].tolist() == ["E92000001"]
     assert las["area_code"].str.fullmatch(r"\d{3}").all()

@@ -33,7 +33,7 @@ def test_json_has_exactly_the_required_keys(capsys):
     for key in ["ehc_plans_latest", "ehc_plans_january", "growth_since_2015_pct", "hnb_per_plan_gbp", "gap_gbp",
                 "gap_cumulative_gbp", "deficit_gbp", "ehc_plans_per_1000_aged_0_25"]:
         assert isinstance(headline[key], int | float) and not isinstance(headline[key], bool), key
-    assert headline["ehc_plans_january"] == 2025 and headline["gap_base_year"] == "2019-20"
+    assert headline["ehc_plans_january"] == 2026 and headline["gap_base_year"] == "2019-20"
     assert headline["deficit_financial_year"] == "2023-24" and headline["deficit_status"] == "derived-third-party"
 
 

@@ -235,6 +235,63 @@ def test_ons_file_with_three_columns_is_refused(helpers, tmp_path):
         read_ons_series(path, "L522")
 
 
+COPY = Path(__file__).parent / "fixtures" / "ons" / "ybgb_two_column_copy.csv"
+COPY_METADATA = {"Title": "Gross domestic product at market prices:Implied deflator:SA", "CDID": "YBGB",
+                 "Release date": "03-10-2026"}
+
+
+def test_two_column_copy_is_read_with_the_metadata_the_registry_states():
+    series = read_ons_series(COPY, "YBGB", COPY_METADATA)
+    assert (series.cdid, series.release_date) == ("YBGB", date(2026, 10, 3))
+    assert len(series.quarterly) == 10 and series.quarterly.iloc[-1].tolist() == [2025, 2, 102.8]
+    means = financial_year_means_quarterly(series.quarterly).set_index("financial_year")
+    assert means.index.tolist() == ["2023-24", "2024-25"]  # 2025-26 has one quarter only
+    assert means.loc["2024-25", "value"] == pytest.approx((99.4 + 100.3 + 101.1 + 102.0) / 4)
+
+
+def test_two_column_copy_without_stated_metadata_is_refused():
+    with pytest.raises(InputFileError) as caught:
+        read_ons_series(COPY, "YBGB")
+    assert str(COPY) in str(caught.value) and "without ONS's metadata rows" in str(caught.value)
+    with pytest.raises(InputFileError, match="CDID is 'YBGB'"):
+        read_ons_series(COPY, "L522", COPY_METADATA)
+
+
+def test_registry_gives_the_ybgb_copy_its_vintage():
+    from sendlib.sources import SOURCES
+
+    copy = SOURCES["ons_gdp_deflator_2026_copy"].series_copy
+    assert copy is not None and copy.cdid == "YBGB" and copy.as_of == date(2026, 10, 3)
+    assert copy.index_base == "2024 = 100" and "fetched 2026-10-03" in copy.vintage
+    assert SOURCES["ons_gdp_deflator"].optional and SOURCES["ons_gdp_deflator"].series_copy is None
+
+
+# --------------------------------------------------------------------------------------- SEN2 release registry
+
+
+def test_each_sen2_release_is_a_registry_entry_with_its_own_names():
+    from sendlib.sources import SOURCES, sen2_datasets
+
+    caseload = {d.release: d for d in sen2_datasets("caseload")}
+    assert caseload["SEN2 2025 release"].columns["placement_state_special"] == ("special_la_maintained",
+                                                                                "special_academy_free")
+    assert caseload["SEN2 2026 release"].columns["placement_state_special"] == (
+        "special_la_maintained", "special_academy", "special_free_school")
+    timeliness = {d.release: d for d in sen2_datasets("timeliness")}
+    assert timeliness["SEN2 2025 release"].columns["within_20_weeks_pct"] == ("PC_plans_issued_20_weeks_ex",)
+    assert timeliness["SEN2 2026 release"].columns["within_20_weeks_pct"] == ("pc_plans_issued_20_weeks_ex",)
+    assert timeliness["SEN2 2026 release"].keep == {"breakdown_topic": "All EHC plans"}
+    assert timeliness["SEN2 2025 release"].keep == {"breakdown_topic": "All EHC plans issued"}
+    assert [d.release for d in sen2_datasets("newplans")] == [
+        "SEN2 2023 release, management information file", "SEN2 2025 release", "SEN2 2026 release"]
+    for name in ["caseload", "newplans", "requests", "timeliness", "ceased", "annual_reviews"]:
+        for spec in sen2_datasets(name):
+            for file in spec.files:
+                assert file in SOURCES, file
+                have = {c.lower() for c in SOURCES[file].columns}
+                assert {c.lower() for c in spec.source_columns()} <= have, (file, spec.release)
+
+
 # --------------------------------------------------------------------------------------- DSG allocations ODS
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendlib.build.common import Built, as_int, path_of, require
+from sendlib.build.ehcp import caseload_inputs
 from sendlib.errors import InputFileError
 from sendlib.geography import ENGLAND_CODE, normalise_name
 from sendlib.periods import existed_in_financial_year, financial_years, fy_start
@@ -21,12 +22,19 @@ from sendlib.readers.dsg_ods import (
     read_workbook,
 )
 from sendlib.readers.ees import read_columns
-from sendlib.readers.ons import financial_year_means_monthly, financial_year_means_quarterly, read_ons_series
+from sendlib.readers.ons import (
+    OnsSeries,
+    financial_year_means_monthly,
+    financial_year_means_quarterly,
+    read_ons_series,
+)
 from sendlib.sources import dsg_allocation_sources, source
 
 DATED_DSG_FILES = ["dsg_2020_21", "dsg_2021_22", "dsg_2022_23", "dsg_2023_24"]
-NATIONAL_FIRST_YEAR, NATIONAL_LAST_YEAR = "2015-16", "2025-26"
+NATIONAL_FIRST_YEAR, NATIONAL_LAST_YEAR = "2015-16", "2026-27"
 SERIES_ANSWER = "129210"  # the DfE written answer that gives England's HNB 2015-16 to 2022-23 as one series
+NOT_IN_HAND_FROM = 2026  # from 2026-27 a year may lack an England HNB in hand: left missing, with the reason
+PUBLISHED_PLANS = {"2015-16": 240_183, "2026-27": 718_838}  # England plans paired with the year (January before)
 
 
 @dataclass
@@ -185,26 +193,108 @@ def build_high_needs_block(raw: Path, areas: pd.DataFrame) -> Built:
                  {name: "; ".join(labels) for name, labels in releases.items()})
 
 
+#: Every registered YBGB file: the latest vintage in hand is the GDP deflator for every year (never spliced).
+GDP_DEFLATOR_SOURCES = ("ons_gdp_deflator", "ons_gdp_deflator_2026_copy")
+HMT_DEFLATOR = "hmt_gdp_deflator_march_2026"
+
+
+@dataclass
+class DeflatorVintage:
+    """One YBGB file in hand: its registered name, the series, when it was current, and its vintage in words."""
+
+    name: str
+    series: OnsSeries
+    as_of: date
+    vintage: str
+    index_base: str
+
+
+def gdp_deflator_vintages(raw: Path) -> list[DeflatorVintage]:
+    """Return every YBGB file in hand, latest vintage first (a dated ONS download or a copy the registry dates)."""
+    found = []
+    for name in GDP_DEFLATOR_SOURCES:
+        registered = source(name)
+        path = registered.find(raw)
+        if path is None:
+            if not registered.optional:
+                registered.locate(raw)
+            continue
+        copy = registered.series_copy
+        if copy is None:
+            series = read_ons_series(path, "YBGB")
+            found.append(DeflatorVintage(name, series, series.release_date, series.release_date.isoformat(),
+                                         "the reference year ONS published"))
+        else:
+            series = read_ons_series(path, copy.cdid, {"Title": copy.title, "CDID": copy.cdid,
+                                                       "Release date": f"{copy.as_of:%d-%m-%Y}"})
+            found.append(DeflatorVintage(name, series, copy.as_of, copy.vintage, copy.index_base))
+    require(bool(found), "deflators", "no GDP deflator (YBGB) file is in hand")
+    return sorted(found, key=lambda v: (v.as_of, v.name), reverse=True)
+
+
+def _hmt_deflator(raw: Path) -> pd.DataFrame:
+    """Return financial_year, hmt_gdp_deflator (2024-25 = 100) and its outturn/forecast status from HM Treasury's file."""
+    path = path_of(raw, HMT_DEFLATOR)
+    frame = read_columns(path, ["fiscal_year", "gdp_deflator", "is_forecast"], numeric=["gdp_deflator"],
+                         key=["fiscal_year"])
+    flags = frame["is_forecast"].str.strip().str.lower()
+    bad = frame[~flags.isin(["true", "false"])]
+    if not bad.empty:
+        raise InputFileError(path, f"is_forecast {bad['is_forecast'].iloc[0]!r}", "true or false")
+    for label in frame["fiscal_year"]:
+        try:
+            fy_start(label)
+        except ValueError:
+            raise InputFileError(path, f"fiscal_year {label!r}", "a financial year such as '2024-25'") from None
+    return pd.DataFrame({"financial_year": frame["fiscal_year"].str.strip(),
+                         "hmt_gdp_deflator": frame["gdp_deflator"],
+                         "hmt_gdp_deflator_status": flags.map({"true": "forecast", "false": "outturn"})})
+
+
 def build_deflators(raw: Path) -> Built:
-    """Return deflators.csv: financial-year GDP deflator (mean of Q2..Q1) and CPIH (mean of April..March)."""
-    gdp = read_ons_series(path_of(raw, "ons_gdp_deflator"), "YBGB")
+    """Return deflators.csv: financial-year GDP deflator (mean of Q2..Q1, latest ONS vintage), CPIH (mean of
+    April..March) and, apart, HM Treasury's financial-year deflator with its outturn/forecast status."""
+    vintages = gdp_deflator_vintages(raw)
+    gdp = vintages[0]
     cpih = read_ons_series(path_of(raw, "ons_cpih"), "L522")
-    gdp_fy = financial_year_means_quarterly(gdp.quarterly).rename(columns={"value": "gdp_deflator"})
+    hmt = _hmt_deflator(raw)
+    gdp_fy = financial_year_means_quarterly(gdp.series.quarterly).rename(columns={"value": "gdp_deflator"})
     cpih_fy = financial_year_means_monthly(cpih.monthly).rename(columns={"value": "cpih"})
-    frame = gdp_fy.merge(cpih_fy, on="financial_year", how="outer")
+    frame = gdp_fy.merge(cpih_fy, on="financial_year", how="outer").merge(hmt, on="financial_year", how="outer")
     frame = frame[frame["financial_year"].map(fy_start) >= 2010].sort_values("financial_year")
-    frame["vintage"] = gdp.release_date.isoformat()
+    frame["vintage"] = gdp.vintage
     frame["cpih_vintage"] = cpih.release_date.isoformat()
-    frame["gdp_deflator"] = frame["gdp_deflator"].round(6)
-    frame["cpih"] = frame["cpih"].round(6)
-    releases = {"ons_gdp_deflator": f"ONS release of {gdp.release_date:%-d %B %Y}",
+    frame["hmt_vintage"] = "HM Treasury March 2026 (QNA); OBR forecasts (March 2026) from 2025-26"
+    for column in ["gdp_deflator", "cpih", "hmt_gdp_deflator"]:
+        frame[column] = frame[column].round(6)
+    frame = frame[["financial_year", "gdp_deflator", "cpih", "vintage", "cpih_vintage", "hmt_gdp_deflator",
+                   "hmt_gdp_deflator_status", "hmt_vintage"]].reset_index(drop=True)
+    last = gdp_fy["financial_year"].max()
+    checks = [f"GDP deflator: {len(gdp_fy)} complete financial years to {last}, all from one vintage ({gdp.vintage})",
+              f"CPIH: {len(cpih_fy)} complete financial years to {cpih_fy['financial_year'].max()}",
+              f"HM Treasury deflator: outturn to {hmt.loc[hmt['hmt_gdp_deflator_status'] == 'outturn', 'financial_year'].max()}, "
+              f"forecast {hmt.loc[hmt['hmt_gdp_deflator_status'] == 'forecast', 'financial_year'].min()} to "
+              f"{hmt['financial_year'].max()}"]
+    indexed = frame.set_index("financial_year")
+    previous = f"{fy_start(last) - 1}-{fy_start(last) % 100:02d}"
+    if previous in indexed.index:
+        ons = 100 * (indexed.loc[last, "gdp_deflator"] / indexed.loc[previous, "gdp_deflator"] - 1)
+        treasury = 100 * (indexed.loc[last, "hmt_gdp_deflator"] / indexed.loc[previous, "hmt_gdp_deflator"] - 1)
+        checks.append(f"{last} on {previous}: ONS outturn {ons:+.2f}%; HM Treasury March 2026 "
+                      f"({indexed.loc[last, 'hmt_gdp_deflator_status']}) {treasury:+.2f}%")
+    notes = ["A financial year appears only when all four quarters (GDP) or twelve months (CPIH) are published",
+             f"gdp_deflator: ONS YBGB, index {gdp.index_base}, {gdp.vintage}; the one vintage for every year "
+             "(the model rebases it to its price year)",
+             f"CPIH 2015 = 100 (ONS release {cpih.release_date:%-d %B %Y})",
+             "hmt_gdp_deflator: HM Treasury's financial-year GDP deflator, 2024-25 = 100, March 2026 edition; "
+             "hmt_gdp_deflator_status 'forecast' marks OBR forecasts (chained from OBR's year-on-year changes by "
+             "the third party whose copy is read). Not used by the model"]
+    if len(vintages) > 1:
+        notes.append("Other GDP deflator vintages in hand, not used: "
+                     + "; ".join(f"{v.name} ({v.vintage})" for v in vintages[1:]))
+    releases = {gdp.name: gdp.vintage if gdp.name != "ons_gdp_deflator" else f"ONS release of {gdp.as_of:%-d %B %Y}",
                 "ons_cpih": f"ONS release of {cpih.release_date:%-d %B %Y}"}
-    return Built("deflators", frame.reset_index(drop=True), ["ons_gdp_deflator", "ons_cpih"], [],
-                 [f"GDP deflator: {len(gdp_fy)} complete financial years to {gdp_fy['financial_year'].max()}",
-                  f"CPIH: {len(cpih_fy)} complete financial years to {cpih_fy['financial_year'].max()}"],
-                 ["A financial year appears only when all four quarters (GDP) or twelve months (CPIH) are published",
-                  f"GDP deflator index 2022 = 100 (ONS release {gdp.release_date:%-d %B %Y}); CPIH 2015 = 100 "
-                  f"(ONS release {cpih.release_date:%-d %B %Y})"], releases)
+    return Built("deflators", frame, [gdp.name, "ons_cpih", HMT_DEFLATOR], [], checks, notes, releases)
 
 
 def _dsg_page(financial_year: str) -> str:
@@ -254,6 +344,11 @@ def build_national_series(raw: Path, external: Path, ehcp: pd.DataFrame, hnb: pd
             s = statements.loc[fy]
             value, status = int(s["hnb_gbp"]), s["hnb_status"]
             source_text, url = f"{s['source']}: \"{s['quote']}\"", s["url"]
+        elif fy_start(fy) >= NOT_IN_HAND_FROM:
+            value, status, url = pd.NA, "not in hand", _dsg_page(fy)
+            source_text = (f"not in hand: no DfE statement of England's {fy} high needs total was found, and the {fy} "
+                           f"DSG allocation file is not in the raw folder (`sendlib data download --only "
+                           f"dsg_allocations_{fy.replace('-', '_')}` fetches it)")
         else:
             raise InputFileError(external / "national_hnb_statements.csv", f"no England HNB for {fy}",
                                  "an allocation, the UIN 129210 series or a cited statement for every year")
@@ -264,15 +359,22 @@ def build_national_series(raw: Path, external: Path, ehcp: pd.DataFrame, hnb: pd
                      "gdp_deflator": deflator.get(fy, float("nan"))})
     frame = pd.DataFrame(rows)
     frame["ehc_plans_january"] = frame["ehc_plans_january"].astype("Int64")
-    base = frame.iloc[0]
-    require(base["ehc_plans_january"] == 240_183, table, "England plans for 2015-16 (January 2015) are not 240,183")
-    checks = []
+    frame["hnb_gbp"] = frame["hnb_gbp"].astype("Int64")
+    paired = frame.set_index("financial_year")["ehc_plans_january"]
+    for fy, expected in PUBLISHED_PLANS.items():
+        require(paired.get(fy) == expected, table, f"England plans paired with {fy} (January {fy_start(fy)}) are "
+                                                   f"{paired.get(fy)}, expected {expected:,}")
+    checks = ["England plans paired with each year as published: "
+              + ", ".join(f"{fy} {v:,} (January {fy_start(fy)})" for fy, v in PUBLISHED_PLANS.items())]
     for fy, (value, _, _) in answers.items():
         if fy in england_hnb.index:
             file_value = england_hnb.loc[fy, "hnb_before_deductions_gbp"]
             checks.append(f"{fy}: written answer £{value / 1e6:,.0f}m vs allocation file £{file_value / 1e6:,.1f}m "
                           f"(difference £{(file_value - value) / 1e6:,.1f}m)")
     notes = ["ehc_plans_january is the January before the financial year starts (January 2015 for 2015-16)",
-             "gdp_deflator is missing where ONS has not yet published all four quarters of the year"]
-    return Built(table, frame, ["hnb_parliamentary_answers", "dsg_summaries", "ons_gdp_deflator",
-                                "sen2_2022_caseload", "sen2_2025_caseload"], [], checks, notes)
+             "gdp_deflator is missing where ONS has not yet published all four quarters of the year",
+             "hnb_gbp is missing (hnb_status 'not in hand') where no allocation file, DfE written-answer series or "
+             "cited DfE statement in data/external gives the year; hnb_source says what would close the gap"]
+    deflator = gdp_deflator_vintages(raw)[0].name
+    caseload = caseload_inputs(raw)
+    return Built(table, frame, ["hnb_parliamentary_answers", "dsg_summaries", deflator, *caseload], [], checks, notes)

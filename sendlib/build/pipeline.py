@@ -16,7 +16,7 @@ from sendlib.build.context_tables import (
     build_population,
     build_statistical_neighbours,
 )
-from sendlib.build.ehcp import build_ehcp, sen2_presence
+from sendlib.build.ehcp import SUPPRESSION_COLUMNS, build_ehcp, caseload_inputs, sen2_presence
 from sendlib.build.funding_tables import build_deflators, build_high_needs_block, build_national_series
 from sendlib.build.hex_layout import build_hex_layout
 from sendlib.build.programme_tables import build_dsg_balance, build_programmes
@@ -37,7 +37,7 @@ def _build_areas(raw: Path) -> Built:
     frame = build_areas(geo, old, changes, sen2_presence(raw))
     las = frame[frame["level"] == "la"]
     return Built("areas", frame, ["dfer_geo_hierarchy", "dfer_old_la_codes", "boundary_changes",
-                                  "sen2_2022_caseload", "sen2_2025_caseload"], [],
+                                  *caseload_inputs(raw)], [],
                  [f"{len(las)} LAs counted since January 2015, "
                   f"{int((las['last_year'] == las['last_year'].max()).sum())} in January {las['last_year'].max()}"],
                  ["first_year/last_year = first and last January the LA was counted in SEN2 (from 2015)",
@@ -68,10 +68,32 @@ def build_tables(raw: Path, progress=None) -> list[Built]:
         built = builder(raw, areas.frame)
         steps.append(built)
         tick(built.name)
+    steps.append(_build_suppressions(steps))
+    tick("suppressions")
     for built in steps:
         schema = SCHEMAS[built.name]
         built.frame = validate(conform(built.frame, schema), schema)
     return steps
+
+
+def _build_suppressions(steps: list[Built]) -> Built:
+    """Return suppressions.csv: every value a table keeps that an input suppressed (its symbol) or left out."""
+    found = [b for b in steps if b.suppressed is not None]
+    frame = pd.concat([b.suppressed for b in found], ignore_index=True) if found else \
+        pd.DataFrame(columns=SUPPRESSION_COLUMNS)
+    order = {"england": 0, "region": 1, "la": 2}
+    frame = frame.sort_values(["table", "level", "area_code", "period", "column"],
+                              key=lambda c: c.map(order) if c.name == "level" else c).reset_index(drop=True)
+    counts = frame.groupby(["table", "symbol"]).size()
+    checks = [f"{table}: {count:,} value(s) with {symbol!r}" for (table, symbol), count in counts.items()]
+    inputs = sorted({name for b in found for name in b.inputs}, key=list(SOURCES).index)
+    return Built("suppressions", frame, inputs, [], checks,
+                 ["One row per value of a processed table that is missing because its official file suppressed it "
+                  "(symbol as published: x, c, z, ...) or had no row for the area in that period ('row absent')",
+                  "period is the table's own period key (ehcp: the January); period_label says what the value "
+                  "covers (a January count, or the calendar year of a flow)",
+                  "Values implied by a region total minus its other LAs are never stored: the build's sum checks "
+                  "state the differences (MANIFEST.json, ehcp checks)"])
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -13,7 +13,12 @@ from sendlib.errors import InputFileError
 from sendlib.geography import ENGLAND_CODE, codes_from_names, normalise_name, ons_to_area_code
 from sendlib.readers.ees import read_columns
 from sendlib.readers.govuk import SafetyValveListing, safety_valve_listings
-from sendlib.sources import STATUS_DERIVED_OFFICIAL, STATUS_DERIVED_THIRD_PARTY, source
+from sendlib.sources import (
+    STATUS_DERIVED_OFFICIAL,
+    STATUS_DERIVED_RECONSTRUCTION,
+    STATUS_DERIVED_THIRD_PARTY,
+    source,
+)
 
 PROGRAMMES = {"safety valve": "safety_valve", "delivering better value": "dbv"}
 SV_AGREEMENTS_ANNOUNCED, DBV_LAS_ANNOUNCED = 38, 55
@@ -198,29 +203,86 @@ def _zero_balances_without_s251_rows(gbp: pd.DataFrame, raw: Path, areas: pd.Dat
                                 "set to missing"}]
 
 
-def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
-    """Return dsg_balance.csv: cumulative DSG deficit per LA and year (% of income 2019-20..2021-22; £ 2023-24)."""
-    table = "dsg_balance"
-    frames = []
-    pct_path = path_of(raw, "dsg_balance_pct_sendap")
-    pct = read_columns(pct_path, ["geographic_level", "region_name", "la_name", "deficit", "financial_year"],
-                       numeric=["deficit"])
-    la = pct[pct["geographic_level"] == "Local authority"].copy()
-    la["area_code"] = codes_from_names(la["la_name"], pct_path, areas, periods=la["financial_year"])
+def _balance_areas(frame: pd.DataFrame, path: Path, areas: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return the rows of a SEND-AP style balance file with area_code and level (LAs by name, regions by name)."""
+    la = frame[frame["geographic_level"] == "Local authority"].copy()
+    la["area_code"] = codes_from_names(la["la_name"], path, areas, periods=la["financial_year"])
     la["level"] = "la"
-    regions = pct[pct["geographic_level"] == "Regional"].copy()
+    regions = frame[frame["geographic_level"] == "Regional"].copy()
     region_codes = {normalise_name(n): c for c, n in zip(areas["area_code"], areas["area_name"], strict=True)
                     if c.startswith("E12")}
     regions["area_code"] = regions["region_name"].map(lambda n: region_codes.get(normalise_name(n)))
-    require(regions["area_code"].notna().all(), table, f"unknown region names in {pct_path.name}")
+    require(regions["area_code"].notna().all(), table, f"unknown region names in {path.name}")
     regions["level"] = "region"
-    nation = pct[pct["geographic_level"] == "National"].copy()
+    nation = frame[frame["geographic_level"] == "National"].copy()
     nation["area_code"], nation["level"] = ENGLAND_CODE, "england"
-    both = pd.concat([nation, regions, la])
-    frames.append(pd.DataFrame({
-        "area_code": both["area_code"], "level": both["level"], "financial_year": both["financial_year"],
-        "cumulative_deficit_gbp": np.nan, "cumulative_deficit_pct_of_income": both["deficit"],
-        "status": STATUS_DERIVED_OFFICIAL, "source": source("dsg_balance_pct_sendap").title}))
+    return pd.concat([nation, regions, la])
+
+
+def _reconstructed_balances(raw: Path, areas: pd.DataFrame, pct: pd.DataFrame, table: str
+                            ) -> tuple[pd.DataFrame, list[str]]:
+    """Return the 2019-20..2021-22 balances in pounds (reconstructed), checked against the dashboard's %.
+
+    The file inverts DfE's own formula (% = 100 x balance / total DSG, rounded to 2 dp), so its % column must equal
+    the dashboard's for every area and year, and its LA codes must name the LAs the dashboard names.
+    """
+    name = "dsg_balance_reconstructed_2019_22"
+    path = path_of(raw, name)
+    frame = read_columns(path, list(source(name).columns),
+                         numeric=["deficit", "dsg_balance_1_9_3_reconstructed_gbp", "rounding_bound_gbp"])
+    frame = _balance_areas(frame, path, areas, table)
+    by_code = frame[frame["level"] == "la"]
+    differ = by_code[by_code["old_la_code"].str.strip() != by_code["area_code"]]
+    if not differ.empty:
+        first = differ.iloc[0]
+        raise InputFileError(path, f"{first['la_name']} {first['financial_year']} has old_la_code "
+                                   f"{first['old_la_code']!r} but its name is LA {first['area_code']}",
+                             "the code and the name of the same LA")
+    both = frame.merge(pct, on=["area_code", "financial_year"], how="outer", indicator=True,
+                       suffixes=("", "_dashboard"))
+    unmatched = both[both["_merge"] != "both"]
+    require(unmatched.empty, table, f"{path.name} and the SEND-AP % file cover different area-years: "
+            + str(unmatched[["area_code", "financial_year", "_merge"]].head(3).to_dict("records")))
+    off = both[(both["deficit"] - both["deficit_dashboard"]).abs() > 1e-9]
+    require(off.empty, table, f"{path.name}: % of DSG differs from the dashboard's for "
+            + str(off[["area_code", "financial_year"]].head(3).to_dict("records")))
+    bound = frame["rounding_bound_gbp"]
+    checks = [f"{path.name}: {len(frame)} area-years, each % of DSG equal to the SEND-AP dashboard's; "
+              f"rounding bounds £{bound.min():,.0f} to £{bound.max():,.0f}"]
+    england = frame[frame["level"] == "england"].set_index("financial_year")
+    la = frame[frame["level"] == "la"].groupby("financial_year")
+    for fy, group in la:
+        total, national = group["dsg_balance_1_9_3_reconstructed_gbp"].sum(), england.loc[fy, "dsg_balance_1_9_3_reconstructed_gbp"]
+        allowed = england.loc[fy, "rounding_bound_gbp"] + group["rounding_bound_gbp"].sum()
+        require(abs(total - national) <= allowed, table, f"{fy}: reconstructed LA balances sum to £{total:,.0f}, "
+                f"England's is £{national:,.0f}, beyond the rounding bounds (£{allowed:,.0f})")
+        checks.append(f"{fy}: LA balances sum to £{total / 1e6:,.1f}m, England's row £{national / 1e6:,.1f}m "
+                      f"(within the rounding bounds, ±£{allowed / 1e6:,.1f}m)")
+    return frame, checks
+
+
+def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
+    """Return dsg_balance.csv: cumulative DSG deficit per area and year, each value with its status and source.
+
+    2019-20..2021-22: % of DSG income (DfE's SEND-AP dashboard, derived-official) and pounds (reconstructed from
+    that % and DfE's DSG total, derived-reconstruction, with its rounding bound); 2023-24: pounds (a third party's
+    derivation from the s251 outturn, derived-third-party).
+    """
+    table = "dsg_balance"
+    pct_path = path_of(raw, "dsg_balance_pct_sendap")
+    pct = read_columns(pct_path, ["geographic_level", "region_name", "la_name", "deficit", "financial_year"],
+                       numeric=["deficit"])
+    pct = _balance_areas(pct, pct_path, areas, table)[["area_code", "level", "financial_year", "deficit"]]
+    reconstructed, checks = _reconstructed_balances(raw, areas, pct[["area_code", "financial_year", "deficit"]], table)
+    early = pct.merge(reconstructed[["area_code", "financial_year", "dsg_balance_1_9_3_reconstructed_gbp",
+                                     "rounding_bound_gbp"]], on=["area_code", "financial_year"], how="left")
+    frames = [pd.DataFrame({
+        "area_code": early["area_code"], "level": early["level"], "financial_year": early["financial_year"],
+        "cumulative_deficit_gbp": early["dsg_balance_1_9_3_reconstructed_gbp"],
+        "gbp_status": STATUS_DERIVED_RECONSTRUCTION, "gbp_source": source("dsg_balance_reconstructed_2019_22").title,
+        "gbp_rounding_bound_gbp": early["rounding_bound_gbp"],
+        "cumulative_deficit_pct_of_income": early["deficit"],
+        "pct_status": STATUS_DERIVED_OFFICIAL, "pct_source": source("dsg_balance_pct_sendap").title})]
     gbp_path = path_of(raw, "dsg_balance_2023_24_kali89")
     gbp = read_columns(gbp_path, ["new_la_code", "la_name", "dsg_balance_carried_forward_2023_24_gbp"],
                        numeric=["dsg_balance_carried_forward_2023_24_gbp"])
@@ -233,19 +295,29 @@ def build_dsg_balance(raw: Path, areas: pd.DataFrame) -> Built:
     frames.append(pd.DataFrame({
         "area_code": gbp["area_code"], "level": "la", "financial_year": "2023-24",
         "cumulative_deficit_gbp": gbp["dsg_balance_carried_forward_2023_24_gbp"],
-        "cumulative_deficit_pct_of_income": np.nan, "status": STATUS_DERIVED_THIRD_PARTY,
-        "source": source("dsg_balance_2023_24_kali89").title}))
+        "gbp_status": STATUS_DERIVED_THIRD_PARTY, "gbp_source": source("dsg_balance_2023_24_kali89").title,
+        "gbp_rounding_bound_gbp": np.nan, "cumulative_deficit_pct_of_income": np.nan,
+        "pct_status": None, "pct_source": None}))
     out = pd.concat(frames, ignore_index=True)
-    out["cumulative_deficit_gbp"] = as_int(out["cumulative_deficit_gbp"])
+    for column in ["cumulative_deficit_gbp", "gbp_rounding_bound_gbp"]:
+        out[column] = as_int(out[column])
     dup = out[out.duplicated(["area_code", "financial_year"], keep=False)]
     require(dup.empty, table, f"area and year repeat: {dup[['area_code', 'financial_year']].head(2).to_dict('records')}")
     out = out.sort_values(["financial_year", "level", "area_code"],
                           key=lambda c: c.map({"england": 0, "region": 1, "la": 2}) if c.name == "level" else c)
-    return Built(table, out.reset_index(drop=True), ["dsg_balance_pct_sendap", "dsg_balance_2023_24_kali89",
-                                                      "s251_high_needs_net"], corrections,
-                 [f"{len(la)} LA-years of % of income (2019-20 to 2021-22); {len(gbp)} LAs in pounds (2023-24)"],
+    la_years = int((pct["level"] == "la").sum())
+    checks.insert(0, f"{la_years} LA-years of % of income and pounds (2019-20 to 2021-22); {len(gbp)} LAs in pounds "
+                     "(2023-24)")
+    return Built(table, out.reset_index(drop=True), ["dsg_balance_pct_sendap", "dsg_balance_reconstructed_2019_22",
+                                                      "dsg_balance_2023_24_kali89", "s251_high_needs_net"],
+                 corrections, checks,
                  ["Positive = cumulative deficit, negative = surplus",
-                  "2019-20 to 2021-22: DSG cumulative balance as % of total DSG income, derived by DfE's SEND-AP "
-                  "Inclusion Dashboard from s251 outturn (status derived-official)",
+                  "Each value carries its own status and source: gbp_status/gbp_source for cumulative_deficit_gbp, "
+                  "pct_status/pct_source for cumulative_deficit_pct_of_income",
+                  "2019-20 to 2021-22, % of income: DSG cumulative balance as % of total DSG income, derived by DfE's "
+                  "SEND-AP Inclusion Dashboard from s251 outturn (derived-official)",
+                  "2019-20 to 2021-22, pounds: that % times the total DSG allocation (March update) DfE's dashboard "
+                  "divided by: a reconstruction (derived-reconstruction), exact to +/- gbp_rounding_bound_gbp "
+                  "(0.005% of DSG, from the % rounded to 2 dp)",
                   "2023-24: balance carried forward (s251 line 1.9.3) in pounds, derived by a third party from the "
-                  "official s251 outturn file (status derived-third-party); 2022-23 is not in hand"])
+                  "official s251 outturn file (derived-third-party); 2022-23 is not in hand"])

@@ -135,10 +135,3 @@ def ees_level(geographic_level: str, path: Path) -> str:
         raise InputFileError(
             path, f"geographic_level {geographic_level!r} is not handled", f"one of {sorted(GEOGRAPHY_LEVELS)}"
         ) from None
-
-
-def only_top_level(frame: pd.DataFrame, topic_column: str, topic: str) -> pd.DataFrame:
-    """Return the rows of one breakdown topic (full EES files hold several; extracts hold one)."""
-    if topic_column not in frame.columns:
-        return frame
-    return frame[frame[topic_column] == topic]

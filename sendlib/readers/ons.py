@@ -1,9 +1,11 @@
 """ONS time-series CSV downloads: metadata rows (Title, CDID, ..., Important notes), then annual
-"YYYY", quarterly "YYYY Qn" and monthly "YYYY MON" rows."""
+"YYYY", quarterly "YYYY Qn" and monthly "YYYY MON" rows. A copy that dropped the metadata rows (a
+`period,value` header, then the same rows) is read when the caller states what those rows said."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -31,11 +33,24 @@ class OnsSeries:
     monthly: pd.DataFrame  # columns year, month (1-12), value
 
 
-def read_ons_series(path: Path, expected_cdid: str) -> OnsSeries:
-    """Return the series in an ONS time-series CSV, checking its CDID and release date."""
+COPY_HEADER = ("period", "value")
+
+
+def read_ons_series(path: Path, expected_cdid: str, dropped_metadata: Mapping[str, str] | None = None) -> OnsSeries:
+    """Return the series in an ONS time-series CSV, checking its CDID and release date.
+
+    A two-column copy whose first row is `period,value` has no metadata rows: it is read only with
+    `dropped_metadata`, what those rows said (CDID, Title, Release date as DD-MM-YYYY), stated by the caller.
+    """
     path = Path(path)
     header, rows = _read_two_columns(path)
-    meta: dict[str, str] = {header[0]: header[1]}
+    if tuple(h.strip().lower() for h in header) == COPY_HEADER:
+        if dropped_metadata is None:
+            raise InputFileError(path, "a 'period,value' copy without ONS's metadata rows (Title, CDID, Release date)",
+                                 "the ONS download format, or the registry stating the copy's series and vintage")
+        meta: dict[str, str] = dict(dropped_metadata)
+    else:
+        meta = {header[0]: header[1]}
     data: list[tuple[str, str]] = []
     for label, value in rows:
         if _ANNUAL.match(label) or _QUARTER.match(label) or _MONTH.match(label):
