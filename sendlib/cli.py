@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sendlib import __version__
+from sendlib.commands import feedback as feedback_command
 from sendlib.errors import ParameterError, SendlibError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--out", default=None, help="output folder (default outputs)")
     reports.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
     reports.set_defaults(func=_delegate("sendlib.reports", "command_reports"))
+    feedback_command.register(commands)
     return parser
 
 
