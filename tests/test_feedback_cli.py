@@ -8,7 +8,16 @@ import sys
 
 import pandas as pd
 import pytest
-from feedback_synthetic import MARKERS, export_frame, synthetic_responses, use_feedback_folder, write_export
+from feedback_synthetic import (
+    LISTED_NAME,
+    MARKERS,
+    export_frame,
+    files_under,
+    scan_for_markers,
+    synthetic_responses,
+    use_feedback_folder,
+    write_export,
+)
 
 from sendlib.cli import main
 from sendlib.feedback import store
@@ -31,7 +40,9 @@ def no_markers(text: str) -> bool:
 def test_import_summary_and_actions_print_counts_only(tmp_path, feedback_folder, capsys):
     export = write_export(export_frame(synthetic_responses({"Leeds": 9, "Wakefield": 2, "Kent": 5})),
                           tmp_path / "forms.xlsx")
-    assert main(["feedback", "import", str(export)]) == 0
+    names = tmp_path / "colleagues.txt"
+    names.write_text(LISTED_NAME + "\n", encoding="utf-8")
+    assert main(["feedback", "import", str(export), "--names", str(names)]) == 0
     out = capsys.readouterr()
     assert "16 new response(s)" in out.out and "synthetic test responses" in out.out
     assert "Yorkshire and The Humber" in out.out and "South East" in out.out
@@ -47,6 +58,9 @@ def test_import_summary_and_actions_print_counts_only(tmp_path, feedback_folder,
     logged = read_actions()
     assert logged[["date", "area_code", "status"]].values.tolist() == [["2025-03-01", "383", "Open"]]
     assert no_markers(" ".join(logged["issue"]))
+    assert main(["feedback", "template", "--out", str(tmp_path / "template")]) == 0
+    outputs = files_under(tmp_path / "template") + files_under(feedback_folder, skip=(store.CONTACTS,))
+    assert len(outputs) >= 12 and not scan_for_markers(outputs), scan_for_markers(outputs)
 
 
 def test_errors_name_the_problem_but_never_the_value(tmp_path, feedback_folder, capsys):

@@ -76,6 +76,8 @@ def test_reimporting_adds_nothing_and_changes_no_file(tmp_path, feedback_folder)
     again = import_files([path])
     assert (again.added, again.duplicates) == (0, 8)
     assert snapshot(feedback_folder) == before
+    (feedback_folder / SEEN).unlink()  # as after a crash between writing the responses and the keys
+    assert import_files([path]).added == 0
 
 
 def test_the_same_export_as_csv_and_xlsx_is_recognised(tmp_path, feedback_folder):

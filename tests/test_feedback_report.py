@@ -116,6 +116,14 @@ def test_a_council_below_the_threshold_shows_no_figures(imported):
     assert "No survey responses from members and SENCOs in Calderdale" in none_yet[-1].args[0]
 
 
+def test_a_region_of_small_councils_only_shows_no_figures(tmp_path, feedback_folder):
+    import_files([write_export(export_frame(synthetic_responses({"Leeds": 4, "Wakefield": 4})), tmp_path / "f.xlsx")])
+    blocks = section_blocks("region", YORKSHIRE)
+    who = tables(blocks)
+    assert len(who) == 1 and who[0]["Respondents"].tolist() == ["fewer than 5", "fewer than 5", "withheld"]
+    assert any("No council has enough respondents" in " ".join(b.args) for b in blocks if b.kind == "say")
+
+
 def test_a_stale_summary_shows_nothing_but_the_fix(imported):
     store.set_threshold(6)
     blocks = section_blocks("region", YORKSHIRE)

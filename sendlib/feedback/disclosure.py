@@ -1,5 +1,5 @@
-"""Disclosure control for survey tables: primary suppression of small counts and secondary suppression checked
-by linear programming, so that no suppressed count can be worked out from the totals a reader sees.
+"""Disclosure control for survey tables: primary suppression of small counts, and secondary suppression checked
+by an exact integer audit, so that no suppressed count can be worked out from what a reader sees.
 
 A table is a grid of counts of respondents: rows are answers, columns are areas (councils, a combined group,
 the region's total), and a reader knows how they relate: each column sums to its respondents (published), the
@@ -7,16 +7,16 @@ total column is the sum of the others, and a published median band says how the 
 half the answers. Cells from 1 to threshold - 1 are *primary*: shown as "fewer than 5" when displayed, and to
 be protected too when not displayed but derivable (the respondents who did not tick an option).
 
-The audit asks, for each primary cell, the least and greatest whole number it could hold in a table that agrees
-with every shown cell, every relation and what the labels say (a "fewer than 5" cell is between 1 and 4; any
-other hidden cell at least 0): a small integer program each, solved exactly (HiGHS through scipy).
-A cell that cannot be a whole respondent above or below its true value could be recovered. Then secondary suppression *withholds*
-more cells: the cheapest rectangle of cells that lets the primary cell move against another row and column
-(the classic way to keep both the row and the column sums), else the smallest related cell, else the median
-band of the column, else a "fewer than 5" label becomes "withheld" (the label says the count is at least 1,
-which can pin down counts spread one to an answer), and the audit runs again until every primary cell is
-protected. Zeros are shown: a zero rests on all the respondents of its column,
-none of whom gave that answer.
+The audit asks, for each primary cell, whether a table agreeing with every shown cell, every relation and what
+the labels say (a "fewer than 5" cell is between 1 and 4; any other hidden cell at least 0) could hold a whole
+number one respondent above or below the true one: first by trying to move a rectangle of hidden cells by one
+(a quick proof), else by a small integer program solved exactly (HiGHS through scipy). A cell that cannot move
+could be recovered. Then secondary suppression *withholds* more: the cheapest rectangle of cells that lets the
+primary cell trade with another row and column (the classic way to keep both row and column sums), else the
+smallest related cell, else the median band of the column, else a "fewer than 5" label becomes "withheld" (the
+label says the count is at least 1, which can pin down counts spread one to an answer); and the audit runs
+again until every primary cell is protected. Zeros are shown: a zero rests on all the respondents of its
+column, none of whom gave that answer.
 """
 
 from __future__ import annotations

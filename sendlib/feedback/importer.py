@@ -313,7 +313,7 @@ def _store(parsed: list, definition: Definition, folder: Path, names: list[str],
         n for n in contacts["name"] if n]
     redact = redactor(names, contact_names)
     text_ids = [q.id for q in definition.of_type("text")]
-    known = set(seen["submission"])
+    known = set(seen["submission"]) | set(responses["submission"])  # the stored ones too, if seen.csv lags behind
     added_rows, added_contacts = [], []
     for sheet, layout, valid, invalid in parsed:
         result.rows += len(valid) + len(invalid)

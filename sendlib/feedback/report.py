@@ -56,14 +56,15 @@ class Published:
     threshold: int
     synthetic: bool
 
+    def __post_init__(self) -> None:
+        """Index the cells by (table, row, column)."""
+        self._index = {(t, r, c): (None if pd.isna(v) else int(v), str(s), str(x)) for t, r, c, v, s, x in zip(
+            self.cells["table"], self.cells["row"], self.cells["column"], self.cells["value"], self.cells["status"],
+            self.cells["text"], strict=True)}
+
     def value(self, table: str, row: str, column: str) -> tuple[object, str, str]:
         """Return (count or None, status, text) of one cell; status '' when the cell is not in the summary."""
-        found = self.cells[(self.cells["table"] == table) & (self.cells["row"] == row) & (self.cells["column"] == column)]
-        if found.empty:
-            return None, "", ""
-        first = found.iloc[0]
-        value = None if pd.isna(first["value"]) else int(first["value"])
-        return value, str(first["status"]), str(first["text"])
+        return self._index.get((table, row, column), (None, "", ""))
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -270,6 +271,8 @@ def _region_blocks(area: pd.Series, published: Published, definition: Definition
     if left_out:
         lines.append(f"{count(left_out)} council(s) had fewer than {k} respondents each and too few between them "
                      f"to show combined: their answers are left out of the region's tables.")
+    if not columns:
+        lines.append("No council has enough respondents to report without risking identifying them yet.")
     if columns:
         first = published.value(RESPONDENTS, "first_month", columns[-1])[2]
         last = published.value(RESPONDENTS, "last_month", columns[-1])[2]

@@ -161,7 +161,7 @@ def respondents_table(frame: pd.DataFrame, keys: pd.Series, plan: Columns, date_
                      "value": int((keys == OTHERS).sum()), "status": SHOWN, "text": ""})
     rows.append({"region_code": region, "table": RESPONDENTS, "row": RESPONDENTS, "column": region,
                  "value": int(in_columns.sum()) if plan.columns else None,
-                 "status": SHOWN if plan.columns else FEWER, "text": ""})
+                 "status": SHOWN if plan.columns else WITHHELD, "text": ""})  # small councils only: not shown
     rows.append({"region_code": region, "table": RESPONDENTS, "row": "councils_left_out", "column": region,
                  "value": len(plan.excluded), "status": SHOWN, "text": ""})
     months = frame[date_id].str[:7]
