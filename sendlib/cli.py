@@ -14,13 +14,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand (each registered by its module in sendlib.commands)."""
-    from sendlib.commands import compare, data, effects, gap, la, reports
+    from sendlib.commands import compare, data, effects, feedback, gap, la, reports
 
     parser = argparse.ArgumentParser(prog="sendlib", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sendlib {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also SENDLIB_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, gap, la, compare, effects, reports):
+    for module in (data, gap, la, compare, effects, reports, feedback):
         module.register(commands)
     return parser
 

@@ -1,0 +1,118 @@
+"""The feedback section in a real report: a tiny notebook calls `show_section` through the project's runner
+(papermill, the sendlib kernel, nbconvert) for a region and two of its councils, and headless Chromium opens
+the HTML offline: no console errors, no failed loads, the section visible, the small council suppressed, and
+no planted personal detail anywhere in the page. Skipped without Chromium unless SENDLIB_REQUIRE_BROWSER=1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from feedback_synthetic import (
+    LISTED_NAME,
+    MARKERS,
+    export_frame,
+    scan_for_markers,
+    synthetic_responses,
+    write_export,
+)
+
+from sendlib.feedback.importer import import_files
+from sendlib.reports.params import Report
+from sendlib.reports.runner import build_reports
+
+pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+YORKSHIRE = "E12000003"
+
+
+def _browser_or_skip():
+    """Return sync_playwright, or skip (fail when SENDLIB_REQUIRE_BROWSER=1) with the reason."""
+    problem = None
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        problem = f"{CHROMIUM} not found: install Debian's chromium (scripts/ensure-chromium.sh)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = problem or "the playwright Python package is not installed"
+        sync_playwright = None
+    if problem:
+        if os.environ.get("SENDLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SENDLIB_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+    return sync_playwright
+
+
+def section_notebook(path: Path) -> Path:
+    """Write a notebook whose only work is the feedback section for the region `area` and two of its councils."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "sendlib", "display_name": "Python (sendlib)", "language": "python"}
+    parameters = nbformat.v4.new_code_cell(f'area = "{YORKSHIRE}"')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        parameters,
+        nbformat.v4.new_code_cell('from sendlib.display import heading\n'
+                                  'from sendlib.feedback.report import show_section\n'
+                                  'heading("Feedback section check", 1)\n'
+                                  'show_section("region", area)\n'
+                                  'show_section("la", "383")\n'
+                                  'show_section("la", "384")'),
+    ]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_the_section_renders_in_a_report_offline_without_personal_data(tmp_path, monkeypatch):
+    sync_playwright = _browser_or_skip()
+    folder = tmp_path / "feedback"
+    folder.mkdir()
+    monkeypatch.setenv("SENDLIB_FEEDBACK_DIR", str(folder))
+    (folder / "names.txt").write_text(LISTED_NAME + "\n", encoding="utf-8")
+    responses = synthetic_responses({"Leeds": 12, "Bradford": 9, "Wakefield": 3}, seed=8)
+    import_files([write_export(export_frame(responses), tmp_path / "exports" / "forms.xlsx")])
+    notebook = section_notebook(tmp_path / "feedback_section.ipynb")
+    out = tmp_path / "outputs"
+    report = Report("custom", notebook, "feedback.html", "Feedback section", YORKSHIRE, (("area", YORKSHIRE),))
+    results = build_reports([report], out, jobs=1, progress=False)
+    assert all(r.ok for r in results), [r.reason for r in results]
+    page_path = out / "feedback.html"
+    leaks = scan_for_markers([p for p in out.rglob("*") if p.is_file()])
+    assert not leaks, leaks
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})
+
+            def block(route) -> None:
+                problems.append(f"blocked network request {route.request.url}")
+                route.abort()
+
+            context.route("http://**/*", block)
+            context.route("https://**/*", block)
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"failed to load {r.url}"))
+            page.goto(page_path.as_uri(), wait_until="load")
+            shot = tmp_path / "feedback.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 5_000
+            text = page.locator("body").inner_text()
+            assert text.count("What members and SENCOs tell us") == 3
+            assert "Synthetic test data" in text and "fewer than 5" in text
+            assert "Fewer than 5 members and SENCOs in Wakefield" in text
+            headers = [h.strip().rstrip("↕▲▼").strip() for h in page.locator("table th").all_inner_texts()]
+            assert "Leeds" in headers and "Bradford" in headers and "Wakefield" not in headers
+            assert page.locator("h3", has_text="Who answered, by council").count() == 1
+            assert not any(m.lower() in text.lower() for m in MARKERS)
+            box = page.locator("h2", has_text="What members and SENCOs tell us").first.bounding_box()
+            assert box and box["height"] > 0
+        finally:
+            browser.close()
+    assert not problems, problems
