@@ -24,7 +24,7 @@
 # The England report takes no parameters.
 
 # %%
-from sendlib import plots, story
+from sendlib import formatting, hexmap, plots, story
 from sendlib.display import bullets, heading, say, table
 
 model = story.gap_for("E92000001", "england")
@@ -91,6 +91,9 @@ table(story.projection_table())
 
 # %%
 say(story.coverage())
+membership = story.membership_frame()
+hexmap.category_map(membership, title=story.membership_title(membership), source=story.MAP_SOURCE,
+                    category="group", family="programme_group", legend_title="Programme (latest status)")
 table(story.programme_overview_table(),
       notes="DfE money: the total revenue commitment of each Safety Valve agreement where a public source states "
             "it; DBV implementation grants of up to £1m are ceilings and not counted.")
@@ -136,7 +139,7 @@ plots.event_study_chart(
     effects_frame, ylabel="Difference in log EHC plans", title=story.effects_title(effects_frame),
     source=f"{story.SOURCE_SEN2}; programme lists; sendlib event study (LA-clustered 95% intervals)")
 table(effects_display)
-say(pretrend, story.effects_robustness("log_ehc_plans"))
+say(pretrend, story.effects_flag_sentence("log_ehc_plans"), story.effects_robustness("log_ehc_plans"))
 heading("The other outcomes", 3)
 say("The same event study for the other outcomes, one year after the first count after the agreement. A pre-trend "
     "p-value below 0.05 means Safety Valve councils were already diverging before their agreements, and the "
@@ -149,8 +152,19 @@ bullets(caveats + story.effects_notes("log_ehc_plans", "never"), css_class="cave
 
 # %% [markdown]
 # ## Every council
+#
+# Each council against its own funding per plan in its first year of council allocations (100 = it kept its
+# real value), and the growth in its EHC plans since January 2015. The table below holds the same numbers.
 
 # %%
+index = story.index_frame()
+hexmap.value_map(index, title=story.index_map_title(index), source=story.MAP_SOURCE, value="index",
+                 legend_title=f"Real funding per plan, {story.years_in_hand()['la_last']} (own base = 100)",
+                 bins=[60, 70, 80, 90, 100, 110], centre=100)
+growth = story.growth_frame_by_la()
+hexmap.value_map(growth, title=story.growth_map_title(growth), source=story.MAP_SOURCE, value="growth",
+                 legend_title="Growth in EHC plans since January 2015 (%)", bins=[100, 150, 200, 250, 300],
+                 fmt=lambda v: formatting.percent(v, 0))
 table(story.las_table())
 
 # %% [markdown]

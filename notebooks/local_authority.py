@@ -15,8 +15,9 @@
 la = "886"
 
 # %%
-from sendlib import plots, story
+from sendlib import hexmap, plots, story
 from sendlib.display import bullets, callout, heading, questions, say, table
+from sendlib.feedback.report import show_section
 
 area = story.area(la, "la")
 name, code = area["area_name"], area["area_code"]
@@ -30,16 +31,16 @@ say(f"{name} ({code}; ONS {area['ons_code']}), {area['region_name']}. A briefing
 
 # %%
 callout(story.la_status_lines(code), title=f"{name}: Safety Valve and Delivering Better Value")
+if code in story.group_lookup().index:  # a current council (abolished ones are not on the map)
+    hexmap.locator_map(code)
 bullets(story.la_headline_lines(code))
-warnings = story.data_warnings([code])
-if warnings:
-    callout(warnings, title="Check these figures")
 
 # %% [markdown]
 # ## Funding against need
 #
-# *Necessary* funding holds the council's own high needs block per EHC plan in its base year (the first year of council
-# allocations in hand) constant in real terms, times its plans in the January before each year.
+# *Necessary* funding holds a funding per EHC plan constant in real terms, times the council's plans in the January
+# before each year. Two lenses, side by side: the council's **own base** (its own first-year funding per plan) and
+# the **national rate** (England's 2015-16 funding per plan). The chart and the yearly table use the own base.
 
 # %%
 model = story.gap_for(code, "la")
@@ -52,7 +53,10 @@ else:
         source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
         unit="£m", ylabel="Funding (£m, cash)")
     table(story.gap_table(model, f"gap-{code}"),
-          notes=f"Base year {base['base_year']}; real terms in {last['prices']} prices.")
+          notes=f"Own base: {base['base_year']}; real terms in {last['prices']} prices.")
+    heading("Two lenses", 3)
+    table(story.lens_table(code, "la"))
+    bullets(story.lens_sentences(code, "la") + [line for line in [story.joined_base_line(code)] if line])
 
 # %% [markdown]
 # ## How the council compares
@@ -73,11 +77,16 @@ if not trend.empty:
         ylabel="EHC plans (January 2015 = 100)", title=story.la_plans_title(trend, name),
         source=f"{story.SOURCE_SEN2}; sendlib")
 
+# %%
+show_section("la", code)
+
 # %% [markdown]
 # ## Briefing: the questions to put to the council
 
 # %%
 questions(story.la_briefing(code))
+heading("The council's DSG balance, year by year", 3)
+table(story.deficit_trajectory(code))
 
 # %% [markdown]
 # ## Methods and caveats

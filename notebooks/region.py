@@ -15,8 +15,9 @@
 region = "E12000007"
 
 # %%
-from sendlib import formatting, plots, story
+from sendlib import formatting, hexmap, plots, story
 from sendlib.display import bullets, heading, say, table
+from sendlib.feedback.report import show_section
 
 area = story.area(region, "region")
 name, code = area["area_name"], area["area_code"]
@@ -37,9 +38,10 @@ bullets(story.region_findings(code))
 # %% [markdown]
 # ## Actual and necessary funding
 #
-# *Necessary* funding holds the region's high needs block per EHC plan in its base year (the first year of council
-# allocations in hand) constant in real terms, times the plans counted in the January before each year. The
-# region's figures are the sums over its councils.
+# *Necessary* funding holds funding per EHC plan in a base year constant in real terms, times the plans counted in
+# the January before each year. The chart and the yearly table add up the region's councils, each on its own
+# first-year funding per plan; the lens table beside it also shows the region as one (its own rate) and at
+# England's 2015-16 rate.
 
 # %%
 plots.gap_chart(
@@ -48,7 +50,12 @@ plots.gap_chart(
           f"{last['financial_year']}",
     source=f"{story.SOURCE_DSG}; {story.SOURCE_SEN2}; {story.SOURCE_ONS}; sendlib model",
     unit="£m", ylabel="Funding (£m, cash)")
-table(story.gap_table(model, f"gap-{code}"), notes=f"Base year {base['financial_year']}; real terms in {last['prices']} prices.")
+table(story.gap_table(model, f"gap-{code}"),
+      notes=f"Sum of the councils' own-base figures (base years from {base['base_year']}); real terms in "
+            f"{last['prices']} prices.")
+heading("Three ways to measure the gap", 3)
+table(story.lens_table(code, "region"))
+bullets(story.lens_sentences(code, "region"))
 
 # %% [markdown]
 # ## Funding per plan against England
@@ -67,6 +74,11 @@ plots.grouped_line_chart(
 # base-year value; below 100, it has been eroded. Safety Valve and DBV councils are coloured.
 
 # %%
+councils = story.region_la_codes(code)
+index = story.index_frame()
+hexmap.value_map(index, title=story.index_map_title(index, councils), source=story.MAP_SOURCE, value="index",
+                 legend_title=f"Real funding per plan, {story.years_in_hand()['la_last']} (own base = 100)",
+                 bins=[60, 70, 80, 90, 100, 110], centre=100, region=code)
 ranking = story.region_la_ranking(code)
 marks = story.programme_marks()
 lowest_title, fastest_title = story.ranking_titles(ranking, name)
@@ -84,12 +96,23 @@ plots.ranked_bar_chart(
 # ## Safety Valve and DBV councils against the rest
 
 # %%
+membership = story.membership_frame()
+hexmap.category_map(membership, title=story.membership_title(membership, councils, name),
+                    source=story.MAP_SOURCE, category="group", family="programme_group",
+                    legend_title="Programme (latest status)", region=code)
+growth = story.growth_frame_by_la()
+hexmap.value_map(growth, title=story.growth_map_title(growth, councils), source=story.MAP_SOURCE, value="growth",
+                 legend_title="Growth in EHC plans since January 2015 (%)", bins=[100, 150, 200, 250, 300],
+                 fmt=lambda v: formatting.percent(v, 0), region=code)
 table(story.las_table(code))
 say(story.coverage())
 warnings = story.data_warnings(story.region_la_codes(code))
 if warnings:
     heading("Check these figures", 3)
     bullets(warnings, css_class="caveats")
+
+# %%
+show_section("region", code)
 
 # %% [markdown]
 # ## Methods and caveats

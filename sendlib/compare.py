@@ -371,19 +371,30 @@ def _annual_growth(series: pd.Series, start: int, end: int) -> float:
     return 100 * ((series[end] / series[start]) ** (1 / (end - start)) - 1)
 
 
-def growth_before_after(window: int = 3, as_of: str | None = None) -> pd.DataFrame:
+def _index_without(broken: frozenset[tuple[str, int]]) -> pd.DataFrame:
+    """Return the LAs' plans index as area x January, with counts a data flag marks set to missing."""
+    index = plans_index(("la",)).pivot(index="area_code", columns="january", values="ehc_plans_index_2015")
+    for code, january in broken:
+        if code in index.index and january in index.columns:
+            index.loc[code, january] = math.nan
+    return index
+
+
+def growth_before_after(window: int = 3, as_of: str | None = None,
+                        broken: frozenset[tuple[str, int]] = frozenset()) -> pd.DataFrame:
     """Return per SV LA the annual growth of EHC plans (% a year) in `window` years before and after its agreement.
 
     The pivot is the last January count before the agreement (sendlib.periods.last_january_before_agreement).
     Before: pivot - window to pivot (from 2015 at the earliest); after: pivot to pivot + window (to the latest
     January at most), so the after window starts with the first count after the agreement. Reorganised LAs use
-    the chain-linked index (see plans_index).
+    the chain-linked index (see plans_index). A window that starts or ends on a count in `broken` (area_code,
+    January: a data flag) has no growth figure.
     """
     if not 1 <= window <= 6:
         raise ParameterError("window", window, "1 to 6 years")
     members = groups(as_of)
     sv = members[members["programme_group"] == FAMILY_SV]
-    index = plans_index(("la",)).pivot(index="area_code", columns="january", values="ehc_plans_index_2015")
+    index = _index_without(broken)
     latest = int(index.columns.max())
     rows = []
     for la in sv.itertuples(index=False):
@@ -398,13 +409,15 @@ def growth_before_after(window: int = 3, as_of: str | None = None) -> pd.DataFra
     return pd.DataFrame(rows).sort_values(["cohort", "area_name"]).reset_index(drop=True)
 
 
-def growth_before_after_summary(window: int = 3, as_of: str | None = None) -> pd.DataFrame:
+def growth_before_after_summary(window: int = 3, as_of: str | None = None,
+                                broken: frozenset[tuple[str, int]] = frozenset()) -> pd.DataFrame:
     """Return per SV cohort: n, median and IQR of growth before and after entry (% a year), and the same
-    windows' median growth among LAs in neither programme (the comparison), with its n."""
-    per_la = growth_before_after(window, as_of)
+    windows' median growth among LAs in neither programme (the comparison), with its n; counts in `broken`
+    (a data flag) start or end no window."""
+    per_la = growth_before_after(window, as_of, broken)
     members = groups(as_of)
     others = members[members["group"].isin([OTHER_DEFICIT, OTHER_NO_DEFICIT])]["area_code"]
-    index = plans_index(("la",)).pivot(index="area_code", columns="january", values="ehc_plans_index_2015")
+    index = _index_without(broken)
     rows = []
     for cohort, group in per_la.groupby("cohort"):
         first = group.iloc[0]

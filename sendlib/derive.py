@@ -147,18 +147,19 @@ def _deficits() -> dict[str, dict[str, object]]:
     return out
 
 
-LA_COMPARISON_COLUMNS = ["area_code", "indicator", "year", "period", "unit", "value", "region_value",
+LA_COMPARISON_COLUMNS = ["area_code", "indicator", "year", "period", "unit", "value", "flag", "region_value",
                          "england_value", "group", "group_median", "group_n", "neighbours_median", "neighbours_n"]
 
 
 def la_comparison(indicators: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
-    """Return per current LA and indicator, in the LA's latest year: its value, its region's, England's, the median
-    (and n) of the other LAs in its programme group and of its DfE statistical neighbours (indicator units)."""
+    """Return per current LA and indicator, in the LA's latest year: its value (and the flag on it), its region's,
+    England's, the median (and n) of the other LAs in its programme group and of its DfE statistical neighbours
+    (indicator units); values a data flag marks are left out of the medians."""
     areas = load("areas").set_index("area_code")
     neighbours = load("statistical_neighbours").groupby("area_code")["neighbour_code"].apply(list).to_dict()
     members = groups.set_index("area_code")["group"]
     by_group = {g: list(codes) for g, codes in groups.groupby("group")["area_code"]}
-    values = indicators.set_index(["indicator", "year", "area_code"])["value"]
+    values = indicators[indicators["flag"].isna()].set_index(["indicator", "year", "area_code"])["value"]
     rows = []
     las = indicators[indicators["area_code"].isin(members.index)]
     latest = las.sort_values("year").groupby(["area_code", "indicator"]).tail(1)
@@ -174,7 +175,8 @@ def la_comparison(indicators: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFram
         group_median, group_n = median(by_group.get(group, []))
         neighbour_median, neighbour_n = median(neighbours.get(r.area_code, []))
         rows.append({"area_code": r.area_code, "indicator": r.indicator, "year": r.year, "period": r.period,
-                     "unit": r.unit, "value": r.value, "region_value": values.get((r.indicator, r.year, region)),
+                     "unit": r.unit, "value": r.value, "flag": r.flag,
+                     "region_value": values.get((r.indicator, r.year, region)),
                      "england_value": values.get((r.indicator, r.year, ENGLAND_CODE)), "group": group,
                      "group_median": group_median, "group_n": group_n, "neighbours_median": neighbour_median,
                      "neighbours_n": neighbour_n})
@@ -217,8 +219,10 @@ def event_studies(inputs: effects.Inputs, samples: tuple[str, ...] = ("all",)) -
     estimates, tests, units = [], [], []
     for outcome, about in effects.OUTCOMES.items():
         for comparison in effects.COMPARISONS:
+            summary = None
             for sample in samples:
-                summary = effects.event_study_summary(outcome, comparison, inputs=inputs, sample=sample)
+                if summary is None or about.timing == "stock":  # a flag marks counts: flows are the same sample
+                    summary = effects.event_study_summary(outcome, comparison, inputs=inputs, sample=sample)
                 key = {"outcome": outcome, "comparison": comparison, "sample": sample}
                 estimates.append(summary.table.assign(**key))
                 pre = summary.pretrend
@@ -254,12 +258,15 @@ def compute() -> dict[str, pd.DataFrame]:
     flag_table = flags.all_flags(load("ehcp"), own_la, population.set_index("area_code")["population_0_25"].astype(float),
                                  names)
     indicators = compare.indicators(("la", "region", "england"))
-    levels = indicators["area_code"].map(_level_of())
-    indicators = indicators.assign(level=levels)
+    indicators = indicators.assign(level=indicators["area_code"].map(_level_of()))
+    indicators["flag"] = flags.indicator_flags(indicators, flag_table)
+    unflagged = indicators[indicators["flag"].isna()]
     groups = programmes.groups()
+    broken = flags.broken_counts(flag_table)
     index = compare.plans_index(("la",))
-    breaks = flag_table[flag_table["code"] == "count_break"].rename(columns={"year": "january"})
-    inputs = effects.read_inputs(breaks[["area_code", "january"]])
+    index = index[[(c, int(j)) not in broken for c, j in zip(index["area_code"], index["january"], strict=True)]]
+    breaks = pd.DataFrame(sorted(broken), columns=["area_code", "january"])
+    inputs = effects.read_inputs(breaks)
     tables = {
         "gap": gap,
         "gap_summary": gap_summary(gap),
@@ -271,13 +278,13 @@ def compute() -> dict[str, pd.DataFrame]:
         "programme_status": programmes.status_table(),
         "programme_overview": programmes.overview(),
         "programme_coverage": programmes.coverage(),
-        "group_summary": group_summary(indicators[indicators["level"] == "la"]),
-        "growth_before_after": compare.growth_before_after(),
-        "growth_before_after_summary": compare.growth_before_after_summary(),
+        "group_summary": group_summary(unflagged[unflagged["level"] == "la"]),
+        "growth_before_after": compare.growth_before_after(broken=broken),
+        "growth_before_after_summary": compare.growth_before_after_summary(broken=broken),
         "la_summary": la_summary(indicators, index, groups, gap),
         "la_comparison": la_comparison(indicators, groups),
         "flags": flag_table,
-        **event_studies(inputs),
+        **event_studies(inputs, samples=effects.SAMPLES),
     }
     return tables
 

@@ -36,8 +36,8 @@ DEFAULT_WINDOW = (-5, 3)
 CONFIDENCE = 0.95
 POPULATION_YEAR = 2023
 MIN_PLANS = 100
-COUNTS = ["ehc_plans", "new_plans", "requests", "requests_refused", "plans_issued",
-          "plans_issued_within_20_weeks", "placement_state_special", "placement_independent_special"]
+COUNTS = ["ehc_plans", "new_plans", "requests", "requests_refused", "plans_issued_excl_exceptions",
+          "plans_issued_within_20_weeks_excl_exceptions", "placement_state_special", "placement_independent_special"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ OUTCOMES: dict[str, Outcome] = {
         "requests are only published from 2023, so requests received are the denominator",
         "percentage points", "flow"),
     "within_20_weeks_pct": Outcome(
-        "EHC plans issued within 20 weeks / plans issued in the calendar year (exceptions included)",
+        "EHC plans issued within 20 weeks / plans issued in the calendar year, both excluding exceptions "
+        "(DfE's headline measure)",
         "percentage points", "flow"),
     "special_or_independent_share": Outcome(
         "EHC plans placed in state-funded or independent special schools / all EHC plans in January "
@@ -247,7 +248,8 @@ def outcome_values(counts: pd.DataFrame, outcome: str, population: pd.Series) ->
     if outcome == "refusal_rate":
         return 100 * c["requests_refused"] / c["requests"].where(c["requests"] > 0)
     if outcome == "within_20_weeks_pct":
-        return 100 * c["plans_issued_within_20_weeks"] / c["plans_issued"].where(c["plans_issued"] > 0)
+        issued = c["plans_issued_excl_exceptions"]
+        return 100 * c["plans_issued_within_20_weeks_excl_exceptions"] / issued.where(issued > 0)
     special = c["placement_state_special"] + c["placement_independent_special"]
     return 100 * special / c["ehc_plans"].where(c["ehc_plans"] > 0)
 
@@ -403,8 +405,8 @@ def unidentified_agreements(programmes: pd.DataFrame) -> int:
 def outcome_panel(outcome: str, comparison: str = "never", inputs: Inputs | None = None,
                   sample: str = "all") -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Return the estimation panel (unit, period = January, y, first_treated, cohort) of one outcome and
-    comparison, and the units dropped (reason code -> unit codes). Sample 'unflagged' sets the outcome of
-    flagged unit-Januaries to missing."""
+    comparison, and the units dropped (reason code -> unit codes). Sample 'unflagged' sets a January-count
+    outcome (timing 'stock') of the unit-Januaries a data flag marks to missing."""
     check_outcome(outcome)
     if sample not in SAMPLES:
         raise ParameterError("sample", sample, "one of " + ", ".join(SAMPLES))
@@ -412,7 +414,7 @@ def outcome_panel(outcome: str, comparison: str = "never", inputs: Inputs | None
     inputs = inputs or read_inputs()
     counts = inputs.counts.copy()
     counts["y"] = outcome_values(counts, outcome, inputs.population)
-    if sample == "unflagged" and inputs.flagged:
+    if sample == "unflagged" and inputs.flagged and OUTCOMES[outcome].timing == "stock":  # a count, not a flow
         hit = [(u, int(j)) in inputs.flagged for u, j in zip(counts["unit"], counts["january"], strict=True)]
         counts.loc[hit, "y"] = np.nan
     status = inputs.status.set_index("unit")
@@ -466,8 +468,9 @@ def event_study_summary(outcome: str, comparison: str = "never", window: tuple[i
     for reason, units in dropped.items():
         rows.extend({"role": "dropped", "reason": reason, "unit": u, "unit_name": names.get(u, u), "cohort": None,
                      "first_treated": None} for u in units)
+    stock = OUTCOMES[outcome].timing == "stock"
     excluded = sorted((u, int(j)) for u, j in inputs.flagged
-                      if u in set(panel["unit"])) if sample == "unflagged" else []
+                      if u in set(panel["unit"])) if sample == "unflagged" and stock else []
     table = fit.estimates.assign(outcome=outcome, estimator=ESTIMATOR, comparison=comparison)[COLUMNS]
     return EventStudySummary(outcome, comparison, sample, table, fit.pretrend,
                              pd.DataFrame(rows, columns=UNIT_COLUMNS), fit.n_units, fit.n_observations,

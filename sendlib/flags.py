@@ -146,3 +146,43 @@ def all_flags(ehcp: pd.DataFrame, own_base_la: pd.DataFrame, population_0_25: pd
         return pd.DataFrame(columns=FLAG_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["area_code", "code", "year"]).reset_index(drop=True)[FLAG_COLUMNS]
+
+
+# ----------------------------------------------------------------------------------------- what a flag leaves out
+
+#: indicators computed from a January count (so a count break at that January removes them)
+COUNT_INDICATORS = ("ehc_plans", "ehc_plans_index_2015", "ehc_plans_growth_pct", "ehc_plans_per_1000_aged_0_25",
+                    "placement_mainstream_pct", "placement_state_special_pct", "placement_independent_special_pct")
+#: indicators computed from the following January's count too (growth on a year earlier)
+NEXT_YEAR_INDICATORS = ("ehc_plans_growth_pct",)
+#: financial-year indicators whose per-plan figure uses the January count before the year (lag 0)
+PAIRED_INDICATORS = ("hnb_per_plan_real_gbp", "funding_gap_per_plan_real_gbp")
+#: indicators that measure against the LA's own base (an unusual base removes every year of them)
+OWN_BASE_INDICATORS = ("funding_gap_per_plan_real_gbp",)
+
+
+def indicator_flags(indicators: pd.DataFrame, flag_table: pd.DataFrame) -> pd.Series:
+    """Return, for each indicator row, the code of the flag that leaves it out of comparisons (None if none)."""
+    excluded: dict[tuple[str, str, int], str] = {}
+    for row in flag_table.itertuples(index=False):
+        if row.code == "count_break":
+            january = int(row.year)
+            for name in COUNT_INDICATORS:
+                excluded[(row.area_code, name, january)] = row.code
+            for name in NEXT_YEAR_INDICATORS:
+                excluded[(row.area_code, name, january + 1)] = row.code
+            for name in PAIRED_INDICATORS:  # financial year starting in that January (start year = January)
+                excluded[(row.area_code, name, january)] = row.code
+        elif row.code == "unusual_base":
+            years = indicators.loc[(indicators["area_code"] == row.area_code)
+                                   & indicators["indicator"].isin(OWN_BASE_INDICATORS), ["indicator", "year"]]
+            for name, year in zip(years["indicator"], years["year"], strict=True):
+                excluded[(row.area_code, name, int(year))] = row.code
+    keys = zip(indicators["area_code"], indicators["indicator"], indicators["year"].astype(int), strict=True)
+    return pd.Series([excluded.get(k) for k in keys], index=indicators.index, dtype="object")
+
+
+def broken_counts(flag_table: pd.DataFrame) -> frozenset[tuple[str, int]]:
+    """Return the (area_code, January) counts a count_break flag marks."""
+    breaks = flag_table[flag_table["code"] == "count_break"]
+    return frozenset(zip(breaks["area_code"], breaks["year"].astype(int), strict=True))

@@ -260,8 +260,10 @@ DERIVED_SCHEMAS: dict[str, Schema] = {s.name: s for s in [
     _d("indicators", (
         _s("area_code", False, pattern=AREA_PATTERN), _i("year", False), _s("period", False),
         _s("indicator", False), _f("value", False), _s("unit", False), _s("level", False, allowed=LEVELS),
+        _s("flag", allowed=("count_break", "unusual_base")),
     ), ("area_code", "indicator", "year"), "one area, indicator and year",
-        "the indicator panel of every LA, region and England (see indicator_catalogue for units and years)"),
+        "the indicator panel of every LA, region and England (see indicator_catalogue for units and years); `flag` "
+        "names the data flag that leaves a value out of the group medians and comparisons"),
     _d("indicator_catalogue", (
         _s("name", False), _s("label", False), _s("unit", False), _s("year", False), _s("source", False),
         _s("caveat", False),
@@ -273,15 +275,18 @@ DERIVED_SCHEMAS: dict[str, Schema] = {s.name: s for s in [
     ), ("area_code",), "one current LA", "programme status and comparison group of every current LA"),
     _d("programme_status", (
         _s("area_code", False, pattern=r"^\d{3}$"), _s("area_name", False),
-        _s("programme", False, allowed=("safety_valve", "dbv")), _s("cohort", False), _money("dfe_amount_gbp"),
+        _s("programme", False, allowed=("safety_valve", "dbv")), _s("cohort", False),
+        _i("dfe_amount_gbp", minimum=0, description="GBP"),
         _s("confidence", False, allowed=("high", "medium", "low")), _b("primary"), _s("counted_from"),
         _s("counted_until"), _s("source", False), _s("amount_source"), _s("amount_note"), _s("confidence_note"),
         _s("notes"),
     ), ("area_code", "programme"), "one LA and programme", "every Safety Valve and DBV entry with its source"),
     _d("programme_overview", (
-        _s("region_code", False), _s("region_name", False), _i("sv_las", False), _money("sv_dfe_amount_gbp", False),
+        _s("region_code", False), _s("region_name", False), _i("sv_las", False),
+        _i("sv_dfe_amount_gbp", False, minimum=0, description="GBP"),
         _i("sv_amounts_known", False), _i("sv_amounts_unknown", False), _s("sv_names"), _i("dbv_las", False),
-        _money("dbv_dfe_amount_gbp", False), _i("dbv_amounts_known", False), _i("dbv_amounts_unknown", False),
+        _i("dbv_dfe_amount_gbp", False, minimum=0, description="GBP"), _i("dbv_amounts_known", False),
+        _i("dbv_amounts_unknown", False),
         _s("dbv_names"), _s("low_confidence_las"),
     ), ("region_code",), "one region (and England)", "Safety Valve and DBV councils and DfE money per region"),
     _d("programme_coverage", (
@@ -320,7 +325,8 @@ DERIVED_SCHEMAS: dict[str, Schema] = {s.name: s for s in [
     ), ("area_code",), "one LA since 2015", "each LA's headline numbers (the funding model's are in gap_summary)"),
     _d("la_comparison", (
         _s("area_code", False, pattern=r"^\d{3}$"), _s("indicator", False), _i("year", False), _s("period", False),
-        _s("unit", False), _f("value"), _f("region_value"), _f("england_value"), _s("group"), _f("group_median"),
+        _s("unit", False), _f("value"), _s("flag"), _f("region_value"), _f("england_value"), _s("group"),
+        _f("group_median"),
         _i("group_n", False), _f("neighbours_median"), _i("neighbours_n", False),
     ), ("area_code", "indicator"), "one current LA and indicator",
         "each LA's latest value against its region, England, its group and its statistical neighbours"),

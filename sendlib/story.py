@@ -25,7 +25,7 @@ SOURCE_PROGRAMMES = "programme lists compiled from gov.uk and council sources"
 PROGRAMME_NAMES = {"safety_valve": "Safety Valve", "dbv": "Delivering Better Value (DBV)"}
 LENS_WORDS = {
     "own_base": "its own first-year funding per plan, held in real terms",
-    "national_rate": "England's 2015-16 funding per plan (held in real terms)",
+    "national_rate": "England's 2015-16 funding per plan, held in real terms",
     "area_rate": "its own funding per plan in its own first year, held in real terms",
 }
 
@@ -51,8 +51,8 @@ def years_in_hand() -> dict[str, str]:
     national = load("national_series")
     ehcp = load("ehcp")["january"]
     balance = load("dsg_balance").dropna(subset=["cumulative_deficit_gbp"])["financial_year"]
-    no_deflator = national[national["gdp_deflator"].isna()]["financial_year"]
-    stated = national[national["hnb_status"] != "allocation"]
+    no_deflator = national[national["gdp_deflator"].isna() & national["hnb_gbp"].notna()]["financial_year"]
+    stated = national[(national["hnb_status"] != "allocation") & national["hnb_gbp"].notna()]
     later = stated[stated["financial_year"] > hnb.max()]["financial_year"]
     return {"la_first": hnb.min(), "la_last": hnb.max(), "january_first": str(ehcp.min()),
             "january_last": str(ehcp.max()), "no_deflator": ", ".join(no_deflator),
@@ -341,8 +341,8 @@ def programme_marks() -> dict[str, str]:
 def _latest(indicator: str, levels: tuple[str, ...] = ("la",)) -> pd.DataFrame:
     """Return each area's latest value of one indicator with its year (indexed by area code)."""
     table = load("indicators")
-    table = table[(table["indicator"] == indicator) & table["level"].isin(levels)].sort_values("year")
-    return table.groupby("area_code").tail(1).set_index("area_code")
+    table = table[(table["indicator"] == indicator) & table["level"].isin(levels) & table["flag"].isna()]
+    return table.sort_values("year").groupby("area_code").tail(1).set_index("area_code")
 
 
 def las_table(region_code: str | None = None) -> ReportTable:
@@ -366,7 +366,8 @@ def las_table(region_code: str | None = None) -> ReportTable:
         "real_per_plan_index": summary["latest_real_per_plan_index"].reindex(codes).tolist(),
         "gap_gbp": summary["latest_gap_gbp"].reindex(codes).tolist(),
         "gap_per_plan_real_gbp": gap_per_plan.reindex(codes).tolist(),
-        "dsg_deficit_pct_of_hnb": deficit.reindex(codes).tolist()})
+        "dsg_deficit_pct_of_hnb": deficit.reindex(codes).tolist(),
+        "data_flags": [flag_summary(c) for c in codes]})
     columns = [Column("Local authority", rows["area_name"].tolist())]
     if region_code is None:
         columns.append(Column("Region", rows["region_name"].tolist()))
@@ -380,9 +381,16 @@ def las_table(region_code: str | None = None) -> ReportTable:
         Column("Gap", rows["gap_gbp"].tolist(), fmt.money),
         Column("Gap per plan (real)", rows["gap_per_plan_real_gbp"].tolist(), fmt.pounds),
         Column("DSG deficit % of HNB", rows["dsg_deficit_pct_of_hnb"].tolist(), fmt.percent),
+        Column("Data flags", rows["data_flags"].tolist()),
     ]
     return ReportTable(columns, rows=rows, name="councils" if region_code is None else f"councils-{region_code}",
                        notes=las_table_notes())
+
+
+def flag_summary(code: str) -> str:
+    """Return the data flags of one area in a few words ('count break January 2025; unusual base 2019-20')."""
+    flagged = flags_for([code])
+    return "; ".join(f"{FLAG_WORDS.get(r.code, r.code)} {r.period}" for r in flagged.itertuples())
 
 
 def las_table_notes() -> str:
@@ -393,12 +401,73 @@ def las_table_notes() -> str:
             f"chained to their predecessors). HNB per plan and gap per plan: {y['la_last']} high needs block over "
             f"January {y['la_last'][:4]} plans, in {prices} prices. Gap and real per-plan index: against each LA's own "
             f"{y['la_first']} funding per plan, held constant in real terms (index 100 = no erosion). DSG deficit: end "
-            f"{y['deficit_year']}, as derived from s251 by a third party.")
+            f"{y['deficit_year']}, as derived from s251 by a third party. Data flags (see Methods): a count break leaves "
+            "that count out of growth figures and group medians; an unusual base means the own-base gap should be "
+            "read beside the national rate.")
+
+
+# ----------------------------------------------------------------------------------------- maps
+
+
+def membership_frame() -> pd.DataFrame:
+    """Return area_code, group (in display order) and programme_group of every current LA, for the hex map."""
+    groups = load("groups")
+    order = group_summary_rows("cohort").drop_duplicates("group").sort_values("group_rank")["group"].tolist()
+    order += sorted(set(groups["group"]) - set(order))
+    present = [g for g in order if g in set(groups["group"])]
+    return pd.DataFrame({"area_code": groups["area_code"],
+                         "group": pd.Categorical(groups["group"], categories=present, ordered=True),
+                         "programme_group": groups["programme_group"]})
+
+
+def membership_title(frame: pd.DataFrame, codes: list[str] | None = None, region_name: str | None = None) -> str:
+    """Return the membership map's title: how many councils are in each programme (England, or `codes`)."""
+    shown = frame if codes is None else frame[frame["area_code"].isin(codes)]
+    families = shown["programme_group"].value_counts()
+    where = f" in {region_name}" if region_name else ""
+    return (f"{int(families.get('Safety Valve', 0))} councils{where} have a Safety Valve agreement and "
+            f"{int(families.get('DBV', 0))} are in Delivering Better Value")
+
+
+def index_frame() -> pd.DataFrame:
+    """Return area_code and each current LA's latest real per-plan index on its own base (base year = 100)."""
+    summary = load("gap_summary").query("level == 'la' and lens == 'own_base'").set_index("area_code")
+    codes = load("groups")["area_code"]
+    return pd.DataFrame({"area_code": codes, "index": codes.map(summary["latest_real_per_plan_index"])})
+
+
+def index_map_title(frame: pd.DataFrame, codes: list[str] | None = None) -> str:
+    """Return the index map's title: in how many councils real funding per plan fell below its base (count)."""
+    shown = frame if codes is None else frame[frame["area_code"].isin(codes)]
+    values = shown["index"].dropna()
+    y = years_in_hand()
+    return (f"Real funding per plan in {y['la_last']} was below its {y['la_first']} level in {int((values < 100).sum())} "
+            f"of {len(values)} councils")
+
+
+def growth_frame_by_la() -> pd.DataFrame:
+    """Return area_code and each current LA's growth in EHC plans since January 2015 (%, latest unflagged count)."""
+    codes = load("groups")["area_code"]
+    index = _latest("ehc_plans_index_2015")["value"]
+    return pd.DataFrame({"area_code": codes, "growth": codes.map(index) - 100})
+
+
+def growth_map_title(frame: pd.DataFrame, codes: list[str] | None = None) -> str:
+    """Return the growth map's title: the median council's growth in EHC plans since January 2015 (%)."""
+    shown = frame if codes is None else frame[frame["area_code"].isin(codes)]
+    y = years_in_hand()
+    return (f"EHC plans more than doubled in {int((shown['growth'] > 100).sum())} of {int(shown['growth'].notna().sum())}"
+            f" councils from January {y['january_first']} to their latest count (median "
+            f"{fmt.signed_percent(shown['growth'].median())})")
+
+
+MAP_SOURCE = f"{SOURCE_SEN2}; {SOURCE_DSG}; {SOURCE_PROGRAMMES}; sendlib derived tables"
 
 
 # ----------------------------------------------------------------------------------------- comparisons
 
 
+FLAG_WORDS = {"count_break": "count break", "unusual_base": "unusual base", "joined_base": "joined base"}
 KEY_INDICATORS = ["ehc_plans_index_2015", "ehc_plans_per_1000_aged_0_25", "refusals_per_100_requests",
                   "refusal_rate_decided_pct", "within_20_weeks_pct", "placement_state_special_pct",
                   "placement_independent_special_pct", "hnb_per_plan_real_gbp", "funding_gap_per_plan_real_gbp",
@@ -477,7 +546,9 @@ def comparison_table(code: str) -> ReportTable:
     return ReportTable([
         Column("Indicator", [indicator_label(n) for n in mine["indicator"]]),
         Column("Year", mine["period"].tolist()),
-        Column("This LA", [format_value(v, u) for v, u in zip(mine["value"], mine["unit"], strict=True)]),
+        Column("This LA", [format_value(v, u) + (f" ({FLAG_WORDS.get(f, f)}: not in the medians)"
+                                                 if isinstance(f, str) else "")
+                           for v, u, f in zip(mine["value"], mine["unit"], mine["flag"], strict=True)]),
         Column("Region", [format_value(v, u) for v, u in zip(mine["region_value"], mine["unit"], strict=True)]),
         Column("England", [format_value(v, u) for v, u in zip(mine["england_value"], mine["unit"], strict=True)]),
         Column(f"{group} (median)" if group else "Group", [median(v, n, u) for v, n, u in zip(
@@ -525,7 +596,7 @@ def cohort_trend_title(frame: pd.DataFrame, entries: dict[str, str]) -> str:
 OUTCOME_LABELS = {"log_ehc_plans": "EHC plans (log)", "new_plans_per_1000": "New plans per 1,000 aged 0-25",
                   "refusal_rate": "Refusals per 100 requests", "within_20_weeks_pct": "Issued within 20 weeks (%)",
                   "special_or_independent_share": "Share in special or independent schools"}
-MAIN_SAMPLE = "all"
+MAIN_SAMPLE = "unflagged"  # the main estimate leaves out counts a data flag marks; "all" keeps them
 
 
 def effects_frame(outcome: str = "log_ehc_plans", comparison: str = "never", sample: str = MAIN_SAMPLE) -> pd.DataFrame:
@@ -580,6 +651,21 @@ def effects_robustness(outcome: str = "log_ehc_plans") -> str:
             f"estimate {int(solid['event_time'])} year(s) after is {other['estimate']:.3f} "
             f"({other['ci_low']:.3f} to {other['ci_high']:.3f}), against {solid['estimate']:.3f} "
             f"({solid['ci_low']:.3f} to {solid['ci_high']:.3f}) in the main comparison.")
+
+
+def effects_flag_sentence(outcome: str = "log_ehc_plans") -> str:
+    """Return a sentence giving the main estimate with and without the counts a data flag marks."""
+    test = effects_test(outcome, "never", MAIN_SAMPLE)
+    if not isinstance(test["excluded_observations"], str):
+        return "No count in this study is marked by a data flag, so every observation is used."
+    main = effects_frame(outcome, "never", MAIN_SAMPLE)
+    everything = effects_frame(outcome, "never", "all").set_index("event_time")
+    solid = _solid(main)
+    other = everything.loc[int(solid["event_time"])]
+    return (f"The main estimate leaves out the counts a data flag marks ({test['excluded_observations']}: see "
+            f"Methods). With them left in, the estimate {int(solid['event_time'])} year(s) after is "
+            f"{other['estimate']:.3f} ({other['ci_low']:.3f} to {other['ci_high']:.3f}), against "
+            f"{solid['estimate']:.3f} ({solid['ci_low']:.3f} to {solid['ci_high']:.3f}).")
 
 
 def effects_overview() -> ReportTable:
@@ -714,12 +800,14 @@ def effects_notes(outcome: str, comparison: str, sample: str = MAIN_SAMPLE) -> l
 
 
 def region_findings(region_code: str) -> list[str]:
-    """Return the region report's key findings (years, units and bases stated)."""
-    model = gap_for(region_code, "region")
-    base, last = model.iloc[0], latest_complete(model)
+    """Return the region report's key findings; every sentence names the definition (lens) of its figures."""
+    own = gap_for(region_code, "region", "own_base")
+    last = latest_complete(own)
+    fy, name = last["financial_year"], last["area_name"]
+    rate = gap_for(region_code, "region", "area_rate").set_index("financial_year")
+    national = gap_for(region_code, "region", "national_rate").set_index("financial_year")
     england = gap_for(ENGLAND_CODE, "england", "area_rate").set_index("financial_year")
-    england_last = england.loc[last["financial_year"]]
-    name = last["area_name"]
+    base = str(rate["base_year"].iloc[0])
     groups = group_lookup()
     mine = groups[groups["region_code"] == region_code]
     sv = mine[(mine["programme_group"] == "Safety Valve") & mine["primary"]]
@@ -727,11 +815,16 @@ def region_findings(region_code: str) -> list[str]:
     ehcp = load("ehcp").set_index(["area_code", "january"])["ehc_plans"]
     first_j, last_j = int(years_in_hand()["january_first"]), int(years_in_hand()["january_last"])
     return [
-        f"In {last['financial_year']} {name}'s high needs block was {fmt.money(last['actual_gbp'])}; holding its "
-        f"{base['financial_year']} funding per plan ({fmt.pounds(base['actual_per_plan_gbp'])}) in real terms would "
-        f"have needed {fmt.money(last['necessary_gbp'])}: a gap of {fmt.money(last['gap_gbp'])}.",
-        f"Real funding per plan was {last['real_per_plan_index']:.0f}% of its {base['financial_year']} level "
-        f"(England, on the same base: {england_last['real_per_plan_index']:.0f}%).",
+        f"In {fy} {name}'s high needs block was {fmt.money(last['actual_gbp'])}. Holding each council's own "
+        f"{base} funding per plan in real terms would have needed {fmt.money(last['necessary_gbp'])}: a gap of "
+        f"{fmt.money(last['gap_gbp'])} (the sum of its councils' gaps).",
+        f"At the region's own {base} funding per plan ({fmt.pounds(rate.loc[base, 'actual_per_plan_gbp'])}), held "
+        f"in real terms, the {fy} gap is {fmt.money(rate.loc[fy, 'gap_gbp'])} and real funding per plan is "
+        f"{rate.loc[fy, 'real_per_plan_index']:.1f}% of its {base} level (England, on the same base: "
+        f"{england.loc[fy, 'real_per_plan_index']:.1f}%).",
+        f"At England's 2015-16 funding per plan ({fmt.pounds(national.loc[fy, 'base_rate_gbp'])}), held in real "
+        f"terms, {name}'s plans would have needed {fmt.money(national.loc[fy, 'necessary_gbp'])} in {fy}: a gap "
+        f"of {fmt.money(national.loc[fy, 'gap_gbp'])}.",
         f"EHC plans in {name} rose {fmt.change_between(ehcp[(region_code, last_j)], ehcp[(region_code, first_j)]):.0f}% "
         f"from January {first_j} to January {last_j} (England: "
         f"{fmt.change_between(ehcp[(ENGLAND_CODE, last_j)], ehcp[(ENGLAND_CODE, first_j)]):.0f}%).",
@@ -741,8 +834,9 @@ def region_findings(region_code: str) -> list[str]:
 
 
 def region_index_frame(region_code: str) -> pd.DataFrame:
-    """Return the region's and England's real per-plan index on the region's base year, for a line chart."""
-    model = gap_for(region_code, "region")
+    """Return the region's and England's real per-plan index, each on its own rate in the first year of council
+    allocations (the area-rate lens), for a line chart."""
+    model = gap_for(region_code, "region", "area_rate")
     england = gap_for(ENGLAND_CODE, "england", "area_rate")
     england = england[england["financial_year"].isin(model["financial_year"])]
     return pd.concat([
@@ -772,6 +866,143 @@ def region_la_ranking(region_code: str) -> pd.DataFrame:
         drop=True)
 
 
+# ----------------------------------------------------------------------------------------- lenses
+
+LENS_NAMES = {"own_base": "Own base", "national_rate": "National rate", "area_rate": "Own first year"}
+LENS_QUESTIONS = {
+    "own_base": "Has funding per plan kept the council's own first-year value in real terms?",
+    "national_rate": "Is the council funded per plan as England was in 2015-16, held in real terms, for the plans "
+                     "it has now?",
+    "area_rate": "Has funding per plan kept the value of the council's own first year (not joined with its "
+                 "predecessors)?",
+}
+REGION_LENS_NAMES = {"own_base": "Sum of councils", "area_rate": "Regional rate", "national_rate": "National rate"}
+REGION_LENS_QUESTIONS = {
+    "own_base": "The region's councils added up, each against its own first-year funding per plan.",
+    "area_rate": "The region as one, against its own funding per plan in the first year of council allocations.",
+    "national_rate": "The region's plans at England's 2015-16 funding per plan, held in real terms.",
+}
+
+
+def lens_rows(code: str, level: str) -> pd.DataFrame:
+    """Return the area's gap summary under each lens it is shown with (the area-rate lens of an LA only where
+    it differs from its own base: a council created by a reorganisation)."""
+    summary = load("gap_summary")
+    rows = summary[(summary["level"] == level) & (summary["area_code"] == code)].set_index("lens")
+    wanted = ["own_base", "area_rate", "national_rate"] if level == "region" else ["own_base", "national_rate"]
+    if level == "la" and {"own_base", "area_rate"} <= set(rows.index) and (
+            rows.loc["own_base", "base_area_code"] != rows.loc["area_rate", "base_area_code"]):
+        wanted.insert(1, "area_rate")
+    return rows.reindex([w for w in wanted if w in rows.index]).reset_index()
+
+
+def lens_table(code: str, level: str) -> ReportTable:
+    """Return the area's latest gap under each lens side by side (GBP; index: base year = 100)."""
+    rows = lens_rows(code, level)
+    names, questions = (REGION_LENS_NAMES, REGION_LENS_QUESTIONS) if level == "region" else (LENS_NAMES,
+                                                                                            LENS_QUESTIONS)
+    return ReportTable([
+        Column("Lens", [names[lens] for lens in rows["lens"]]),
+        Column("Base", [f"{y}, {fmt.pounds(r)} per plan" if not fmt.is_missing(r) else f"{y}, each council's own"
+                        for y, r in zip(rows["base_year"], rows["base_rate_gbp"], strict=True)]),
+        Column("Year", rows["latest_year"].tolist()),
+        Column("Real per-plan index", rows["latest_real_per_plan_index"].tolist(), fmt.index),
+        Column("Gap", rows["latest_gap_gbp"].tolist(), fmt.money),
+        Column(f"Gap, {report_prices()} prices", rows["latest_gap_real_gbp"].tolist(), fmt.money),
+        Column("Gap added up since the base year (cash)", rows["cumulative_gap_gbp"].tolist(), fmt.money),
+        Column("What it answers", [questions[lens] for lens in rows["lens"]]),
+    ], rows=rows, name=f"lenses-{code}")
+
+
+def lens_sentences(code: str, level: str) -> list[str]:
+    """Return one sentence per lens with its latest figures, and one on whether the lenses disagree and why."""
+    rows = lens_rows(code, level).set_index("lens")
+    names = REGION_LENS_NAMES if level == "region" else LENS_NAMES
+    out = []
+    for lens, r in rows.iterrows():
+        if level == "region":
+            break
+        gap = float(r["latest_gap_gbp"])
+        direction = f"a gap of {fmt.money(gap)}" if gap >= 0 else f"{fmt.money(-gap)} above it"
+        out.append(f"**{names[lens]}** ({LENS_WORDS[lens] if level != 'region' else REGION_LENS_QUESTIONS[lens]}): "
+                   f"in {r['latest_year']} real funding per plan was {r['latest_real_per_plan_index']:.1f}% of the "
+                   f"base ({r['base_year']}), {direction}.")
+    if level == "region":
+        return [f"The sum of councils and the regional rate differ because the councils started from different "
+                f"funding per plan: the regional rate holds the region's average ({fmt.pounds(rows.loc['area_rate', 'base_rate_gbp'])}"
+                f" in {rows.loc['area_rate', 'base_year']}) for all its plans, so councils whose plans grew fastest "
+                "weigh more. The national rate starts from England's 2015-16 funding per plan, before the years "
+                "of council allocations in hand."] if "area_rate" in rows.index else []
+    if {"own_base", "national_rate"} <= set(rows.index):
+        own, national = rows.loc["own_base"], rows.loc["national_rate"]
+        flagged = flags_for([code])
+        unusual = flagged[flagged["code"] == "unusual_base"]
+        opposite = (own["latest_gap_gbp"] >= 0) != (national["latest_gap_gbp"] >= 0)
+        apart = abs(own["latest_real_per_plan_index"] - national["latest_real_per_plan_index"]) >= 20
+        if opposite or apart or not unusual.empty:
+            reason = (" Its base year was unusual (see the data flag): the own-base lens then measures a change "
+                      "in how plans were used as much as lost funding, and the national rate is the fairer "
+                      "reading." if not unusual.empty else
+                      " The two start from different funding per plan: the council's own first year and England's "
+                      "2015-16 rate.")
+            out.append(f"The two lenses disagree ({own['latest_real_per_plan_index']:.0f} against "
+                       f"{national['latest_real_per_plan_index']:.0f}).{reason}")
+        else:
+            out.append("The two lenses agree on the direction: read the own-base figure for the council's own "
+                       "history and the national rate for a like-for-like comparison with other councils.")
+    return out
+
+
+def joined_base_line(code: str) -> str | None:
+    """Return the sentence naming a successor council's joined predecessors and base year, or None."""
+    flagged = flags_for([code])
+    joined = flagged[flagged["code"] == "joined_base"]
+    return None if joined.empty else str(joined["message"].iloc[0]) + "."
+
+
+# ----------------------------------------------------------------------------------------- missing values
+
+
+def suppression_note(code: str, column: str, year: int) -> str | None:
+    """Return why an official value is missing (suppressed or absent in the release), or None if it is not."""
+    table = load("suppressions")
+    rows = table[(table["area_code"] == code) & (table["column"] == column) & (table["period"] == str(year))]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    what = f"'{r['symbol']}', {r['meaning']}" if r["symbol"] != "row absent" else str(r["meaning"])
+    return f"{r['period_label']}: not published for this council in DfE's {r['release']} ({what})"
+
+
+def latest_count_note(code: str) -> str | None:
+    """Return why a current LA has no count for the latest January, or None if it has one."""
+    h = la_summary(code)
+    latest = int(load("la_summary")["last_january"].max())
+    if not bool(h["current"]) or fmt.is_missing(h["ehc_plans_january"]) or int(h["ehc_plans_january"]) >= latest:
+        return None
+    note = suppression_note(code, "ehc_plans", latest)
+    region = f"; the {h['region_name']} and England totals include it" if note else ""
+    return (note or f"January {latest}: no count in the files in hand") + region
+
+
+def deficit_trajectory(code: str) -> ReportTable:
+    """Return the council's DSG cumulative balance by year (GBP, + = deficit; % of DSG income), each with its
+    status and source."""
+    balance = load("dsg_balance")
+    rows = balance[balance["area_code"] == code].sort_values("financial_year").reset_index(drop=True)
+    return ReportTable([
+        Column("End of", rows["financial_year"].tolist()),
+        Column("DSG balance (+ = deficit)", rows["cumulative_deficit_gbp"].tolist(), fmt.money),
+        Column("Status", rows["gbp_status"].fillna("").tolist()),
+        Column("% of DSG income", rows["cumulative_deficit_pct_of_income"].tolist(),
+               lambda v: fmt.MISSING if fmt.is_missing(v) else f"{float(v):+.2f}%"),
+        Column("Status (%)", rows["pct_status"].fillna("").tolist()),
+    ], rows=rows, name=f"dsg-balance-{code}",
+        notes="Statuses: derived-reconstruction = DfE's own % of DSG times the DSG total it used (exact to the "
+              "rounding bound in the CSV); derived-official = DfE's SEND-AP dashboard; derived-third-party = a third "
+              "party's reading of the s251 outturn. 2022-23 is not in the files in hand.")
+
+
 # ----------------------------------------------------------------------------------------- an LA
 
 
@@ -782,15 +1013,20 @@ def la_summary(code: str) -> pd.Series:
 
 
 def la_headline_lines(code: str) -> list[str]:
-    """Return the LA's headline numbers as sentences (plans, growth, funding per plan, gap, deficit)."""
+    """Return the LA's headline numbers as sentences (plans, growth, funding per plan under each lens, deficit),
+    each data flag next to the figure it touches."""
     h = la_summary(code)
     own = gap_summary_for(code, "la", "own_base")
+    flagged = flags_for([code])
     lines = []
     if not fmt.is_missing(h["ehc_plans_latest"]):
-        lines.append(f"EHC plans, January {int(h['ehc_plans_january'])}: {fmt.count(h['ehc_plans_latest'])}")
+        note = latest_count_note(code)
+        lines.append(f"EHC plans, January {int(h['ehc_plans_january'])}: {fmt.count(h['ehc_plans_latest'])}"
+                     + (f" ({note})" if note else ""))
     if not fmt.is_missing(h["growth_since_2015_pct"]):
-        lines.append(f"Growth since January 2015: {fmt.signed_percent(h['growth_since_2015_pct'])} "
-                     f"({h['growth_basis']})")
+        lines.append(f"Growth since January 2015: {fmt.signed_percent(h['growth_since_2015_pct'])} to January "
+                     f"{int(h['growth_to_january'])} ({h['growth_basis']})")
+    lines += [f"Data flag: {m}." for m in flagged.loc[flagged["code"] == "count_break", "message"]]
     if not fmt.is_missing(h["ehc_plans_per_1000_aged_0_25"]):
         lines.append(f"EHC plans per 1,000 aged 0-25: {h['ehc_plans_per_1000_aged_0_25']:.1f} (January "
                      f"{int(h['per_1000_january'])} plans, mid-{int(h['per_1000_january']) - 1} population; England "
@@ -800,17 +1036,38 @@ def la_headline_lines(code: str) -> list[str]:
     if own is not None:
         lines.append(f"High needs block {own['latest_year']}: {fmt.money(own['latest_actual_gbp'])} = "
                      f"{fmt.pounds(own['latest_actual_per_plan_gbp'])} per plan (plans of January "
-                     f"{fy_start(own['latest_year'])}); real funding per plan {own['latest_real_per_plan_index']:.1f} "
-                     f"(base year {own['base_year']} = 100)")
-        lines.append(f"Funding gap {own['latest_year']}: {fmt.money(own['latest_gap_gbp'])}; cumulative "
-                     f"{own['base_year']} to {own['latest_year']}: {fmt.money(own['cumulative_gap_gbp'])} cash "
-                     f"({fmt.money(own['cumulative_gap_real_gbp'])} in {own['prices']} prices, {own['deflator']} "
-                     f"deflator); gap = funding needed to hold {own['base_year']} real funding per plan, minus the "
+                     f"{fy_start(own['latest_year'])})")
+        for lens, r in lens_rows(code, "la").set_index("lens").iterrows():
+            lines.append(f"{LENS_NAMES[lens]}, {LENS_WORDS[lens]} (base {r['base_year']}, "
+                         f"{fmt.pounds(r['base_rate_gbp'])} per plan): real funding per plan "
+                         f"{r['latest_real_per_plan_index']:.1f} (base = 100); {r['latest_year']}: "
+                         f"{gap_phrase(r['latest_gap_gbp'])}; added up {r['first_year']} to {r['latest_year']}: "
+                         f"{gap_phrase(r['cumulative_gap_gbp'])} cash ({gap_phrase(r['cumulative_gap_real_gbp'])} in "
+                         f"{r['prices']} prices)")
+        lines.append("Gap = funding needed to hold the base rate per plan in real terms (GDP deflator), minus the "
                      "high needs block (positive = shortfall)")
+        lines += [f"Data flag: {m}." for m in flagged.loc[flagged["code"].isin(["unusual_base", "joined_base"]),
+                                                          "message"]]
     else:
         lines.append(f"Funding gap: n/a ({model_note_text(h)})")
     lines.extend(deficit_lines(h))
     return lines
+
+
+def gap_phrase(value: object) -> str:
+    """Return a gap in words: 'a gap of £90.7m', or '£875k above it' for funding above the base (GBP)."""
+    if fmt.is_missing(value):
+        return "n/a"
+    amount = float(value)  # type: ignore[arg-type]
+    return f"a gap of {fmt.money(amount)}" if amount >= 0 else f"{fmt.money(-amount)} above it"
+
+
+STATUS_WORDS = {
+    "derived-third-party": "s251 line 1.9.3 as derived by a third party",
+    "derived-reconstruction": "reconstructed from DfE's own % of DSG and its DSG total",
+    "derived-official": "DfE's SEND-AP Inclusion Dashboard, from the s251 outturn",
+    "official": "official",
+}
 
 
 def model_note_text(h: pd.Series) -> str:
@@ -831,7 +1088,7 @@ def deficit_lines(h: pd.Series) -> list[str]:
         share = (f", {h['deficit_pct_of_hnb']:.0f}% of the {h['deficit_financial_year']} high needs block"
                  if not fmt.is_missing(h["deficit_pct_of_hnb"]) and value > 0 else "")
         lines.append(f"DSG cumulative {word}, end {h['deficit_financial_year']}: {fmt.money(abs(value))}{share} "
-                     f"(status {h['deficit_status']}: s251 line 1.9.3 as derived by a third party)")
+                     f"(status {h['deficit_status']}: {STATUS_WORDS.get(str(h['deficit_status']), 's251 line 1.9.3')})")
     if not fmt.is_missing(h["dsg_balance_pct_of_dsg_income"]):
         lines.append(f"DSG cumulative balance, end {h['dsg_balance_pct_financial_year']}: "
                      f"{h['dsg_balance_pct_of_dsg_income']:+.2f}% of DSG income (positive = deficit; status "
@@ -1018,14 +1275,19 @@ def _funding_answer(code: str, h: pd.Series) -> str:
                f"{fmt.pounds(own['latest_actual_per_plan_gbp'])} per plan (January {fy_start(own['latest_year'])} "
                f"plans). In real terms that is {own['latest_real_per_plan_index']:.0f}% of its {own['base_year']} "
                "funding per plan. ")
+    national = gap_summary_for(code, "la", "national_rate")
+    other = "" if national is None else (
+        f" At England's 2015-16 funding per plan ({fmt.pounds(national['base_rate_gbp'])}, held in real terms) its "
+        f"{national['latest_year']} funding per plan is {national['latest_real_per_plan_index']:.0f}% of that rate: "
+        f"{gap_phrase(national['latest_gap_gbp'])}.")
     if own["latest_gap_gbp"] >= 0:
         return opening + (f"Holding {own['base_year']} real funding per plan would have needed "
                           f"{fmt.money(own['latest_gap_gbp'])} more in {own['latest_year']}; added up from "
-                          f"{own['base_year']}, the shortfall is {fmt.money(own['cumulative_gap_gbp'])} (cash).")
+                          f"{own['base_year']}, the shortfall is {fmt.money(own['cumulative_gap_gbp'])} (cash).") + other
     return opening + (f"Funding per plan has kept ahead of its {own['base_year']} real level: the block was "
                       f"{fmt.money(-own['latest_gap_gbp'])} more in {own['latest_year']} than holding it would have "
                       f"given (cumulative since {own['base_year']}: {fmt.money(-own['cumulative_gap_gbp'])} cash). That "
-                      f"is measured against the LA's own {own['base_year']} funding, not against need.")
+                      f"is measured against the LA's own {own['base_year']} funding, not against need.") + other
 
 
 def _deficit_answer(code: str, h: pd.Series) -> str:
@@ -1037,7 +1299,8 @@ def _deficit_answer(code: str, h: pd.Series) -> str:
                  if not fmt.is_missing(h["deficit_pct_of_hnb"]) and value > 0 else "")
         word = "deficit" if value > 0 else "surplus" if value < 0 else "balance of nil"
         parts.append(f"Cumulative DSG {word} at the end of {h['deficit_financial_year']}: "
-                     f"{fmt.money(abs(value))}{share} (derived from the s251 outturn by a third party).")
+                     f"{fmt.money(abs(value))}{share} ({STATUS_WORDS.get(str(h['deficit_status']), 's251')}). The "
+                     "table below shows the balance in each year in hand, with the status of each figure.")
     if not fmt.is_missing(h["dsg_balance_pct_of_dsg_income"]):
         parts.append(f"At the end of {h['dsg_balance_pct_financial_year']} the balance was "
                      f"{h['dsg_balance_pct_of_dsg_income']:+.1f}% of DSG income (positive = deficit).")

@@ -219,7 +219,8 @@ def test_population_covers_every_unit_on_2023_boundaries():
 
 def test_outcome_definitions_on_one_row():
     counts = pd.DataFrame({"unit": ["x"], "ehc_plans": [200.0], "new_plans": [30.0], "requests": [50.0],
-                           "requests_refused": [10.0], "plans_issued": [40.0], "plans_issued_within_20_weeks": [20.0],
+                           "requests_refused": [10.0], "plans_issued_excl_exceptions": [40.0],
+                           "plans_issued_within_20_weeks_excl_exceptions": [20.0],
                            "placement_state_special": [60.0], "placement_independent_special": [20.0]})
     population = pd.Series({"x": 10_000.0})
     value = {name: float(effects.outcome_values(counts, name, population).iloc[0]) for name in effects.OUTCOMES}

@@ -217,3 +217,39 @@ def test_cli_csv_has_exactly_the_columns_in_pounds(tmp_path):
 def test_cli_bad_area_exits_2_with_suggestions(capsys):
     assert main(["gap", "--level", "la", "--area", "kingstn"]) == 2
     assert "Kingston upon Thames (314)" in capsys.readouterr().err
+
+
+def test_la_national_rate_sums_to_england_but_for_the_councils_without_an_allocation(tmp_path, capsys):
+    path = tmp_path / "national.csv"
+    assert main(["gap", "--level", "la", "--la-base", "national", "--csv", str(path)]) == 0
+    las = pd.read_csv(path, dtype={"area_code": str})
+    table = load("gap")
+    england = table[(table["level"] == "england") & (table["lens"] == "national_rate")].set_index("financial_year")
+    ehcp = load("ehcp").set_index(["area_code", "january"])["ehc_plans"]
+    years = sorted(load("high_needs_block").query("level == 'la'")["financial_year"].unique())
+    assert years[0] == "2019-20" and len(years) >= 5
+    for fy, group in las.groupby("financial_year"):
+        row = england.loc[fy]
+        january = int(row["january"])
+        unfunded = float(ehcp[("201", january)] + ehcp[("420", january)])  # City of London, Isles of Scilly
+        expected = row["necessary_gbp"] - unfunded * row["necessary_per_plan_gbp"]
+        assert group["necessary_gbp"].sum() == pytest.approx(expected, rel=1e-9), fy
+    capsys.readouterr()
+    assert main(["gap", "--level", "la", "--la-base", "national"]) == 0
+    text = capsys.readouterr().out
+    assert "City of London" in text and "Isles of Scilly" in text and "against England" in text
+
+
+def test_one_price_year_everywhere():
+    table = load("gap")
+    assert table["prices"].nunique() == 1 and table["prices"].iloc[0] == funding.latest_prices()
+    kent = funding.gap("la", area="kent")
+    assert (kent["prices"] == funding.latest_prices()).all()
+
+
+def test_timeliness_is_the_dfe_headline_excluding_exceptions():
+    indicators = load("indicators")
+    england = indicators[(indicators["area_code"] == "E92000001") & (indicators["indicator"] == "within_20_weeks_pct")]
+    assert england.set_index("year").loc[2024, "value"] == pytest.approx(46.4)
+    catalogue = load("indicator_catalogue").set_index("name")
+    assert "excluding exceptions" in catalogue.loc["within_20_weeks_pct", "caveat"]

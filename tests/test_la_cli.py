@@ -11,7 +11,7 @@ pytest.importorskip("sendlib.funding")
 from sendlib.cli import main  # noqa: E402
 from sendlib.commands.la import headline as la_headline  # noqa: E402
 
-TOP_KEYS = {"area_code", "area_name", "region_name", "programmes", "headline"}
+TOP_KEYS = {"area_code", "area_name", "region_name", "programmes", "headline", "lenses", "flags"}
 PROGRAMME_KEYS = {"programme", "cohort", "dfe_amount_gbp", "confidence", "source"}
 
 
@@ -47,7 +47,8 @@ def test_text_output_names_status_and_headline(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Kent\n") and "886" in out and "E10000016" in out and "South East" in out
     assert "Safety Valve, agreement 2022-23" in out and "£142.0m" in out and "confidence high" in out
-    assert "Funding gap 2023-24" in out and "base year 2019-20" in out and "Coverage:" in out
+    assert "Own base" in out and "National rate" in out and "2023-24: a gap of" in out and "base 2019-20" in out
+    assert "Coverage:" in out
 
 
 def test_unknown_query_exits_2_with_suggestions(capsys):
@@ -87,3 +88,29 @@ def test_low_confidence_la_is_apart(capsys):
     record = _json(capsys, "north somerset")
     assert record["programmes"][0]["confidence"] == "low"
     assert record["headline"]["comparison_group_primary"] is False
+
+
+def test_newham_carries_its_flags_and_both_lenses(capsys):
+    record = _json(capsys, "newham")
+    flags = {(f["code"], f["year"]) for f in record["flags"]}
+    assert ("count_break", 2025) in flags and ("unusual_base", 2019) in flags
+    assert all(f["message"] and f["rule"] for f in record["flags"])
+    assert set(record["lenses"]) == {"own_base", "national_rate"}
+    assert record["lenses"]["national_rate"]["base_rate_gbp"] == 21_846
+    # growth is not computed across the break: it ends on a count no flag marks
+    assert record["headline"]["growth_since_2015_to_january"] != 2025
+
+
+def test_a_successor_council_names_its_joined_base_and_has_its_own_first_year_lens(capsys):
+    record = _json(capsys, "dorset")
+    assert "area_rate" in record["lenses"] and record["lenses"]["area_rate"]["base_year"] == "2020-21"
+    assert "+" in record["lenses"]["own_base"]["base_area_code"]
+    assert any(f["code"] == "joined_base" and "Bournemouth" in f["message"] for f in record["flags"])
+
+
+def test_a_suppressed_count_is_missing_and_says_why(capsys):
+    record = _json(capsys, "isle of wight")
+    headline = record["headline"]
+    assert headline["ehc_plans_january"] == 2025  # no January 2026 count: suppressed
+    assert "January 2026" in headline["ehc_plans_note"] and "'x'" in headline["ehc_plans_note"]
+    assert "South East and England totals include it" in headline["ehc_plans_note"]

@@ -78,6 +78,7 @@ def headline(code: str) -> dict[str, Any]:
     out.update({key: h[key] for key in ("deficit_gbp", "deficit_financial_year", "deficit_status",
                                         "deficit_pct_of_hnb", "dsg_balance_pct_of_dsg_income",
                                         "dsg_balance_pct_financial_year", "dsg_balance_pct_status")})
+    out["ehc_plans_note"] = story.latest_count_note(code)
     out["comparison_group"] = h["group"]
     out["comparison_group_primary"] = None if fmt.is_missing(h["primary"]) else bool(h["primary"])
     out["abolished_note"] = None
@@ -89,14 +90,36 @@ def headline(code: str) -> dict[str, Any]:
 
 
 def la_record(query: str) -> dict[str, Any]:
-    """Return the `sendlib la --json` object: area_code, area_name, region_name, programmes, headline."""
+    """Return the `sendlib la --json` object: area_code, area_name, region_name, programmes, headline, lenses
+    (the gap under each lens) and flags (code, year, message)."""
     row = resolve_area(query, levels=("la",), parameter="QUERY")
     code = str(row["area_code"])
     entries = story.programme_entries(code)
+    flagged = story.flags_for([code])
     return _plain({"area_code": code, "area_name": str(row["area_name"]),
                    "region_name": None if fmt.is_missing(row["region_name"]) else str(row["region_name"]),
                    "programmes": [{k: e[k] for k in PROGRAMME_KEYS} for e in entries],
-                   "headline": headline(code)})
+                   "headline": headline(code), "lenses": lenses(code),
+                   "flags": [{"code": r.code, "year": int(r.year), "period": r.period, "message": r.message,
+                              "rule": r.rule, "excludes": r.excludes} for r in flagged.itertuples()]})
+
+
+LENS_KEYS = {"base_year": "base_year", "base_area_code": "base_area_code", "base_rate_gbp": "base_rate_gbp",
+             "latest_year": "financial_year", "latest_real_per_plan_index": "real_per_plan_index",
+             "latest_gap_gbp": "gap_gbp", "latest_gap_real_gbp": "gap_real_gbp", "first_year": "first_year",
+             "cumulative_gap_gbp": "cumulative_gap_gbp", "cumulative_gap_real_gbp": "cumulative_gap_real_gbp",
+             "prices": "prices"}
+
+
+def lenses(code: str) -> dict[str, dict[str, Any]]:
+    """Return the LA's latest gap under each lens: own_base, national_rate and, for a council created by a
+    reorganisation, area_rate (its own first year); each with what it answers."""
+    out = {}
+    for _, r in story.lens_rows(code, "la").iterrows():
+        entry = {new: _rounded(new, _plain(r[old])) for old, new in LENS_KEYS.items()}
+        entry["answers"] = story.LENS_QUESTIONS[r["lens"]]
+        out[str(r["lens"])] = entry
+    return out
 
 
 def format_la(record: dict[str, Any]) -> str:
