@@ -29,6 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from sendlib import formatting
+
 #: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 OKABE_ITO: dict[str, str] = {
     "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
@@ -196,11 +198,17 @@ def finish(fig: Figure, title: str, source: str, alt: str) -> Chart:
 
 
 def _money(value: float, unit: str) -> str:
-    """Format a value in the chart's unit for alt text ('£1,234m', '£21,846 per plan', '12.3 per 1,000')."""
+    """Format a value in the chart's unit for alt text, through sendlib.formatting ('£11.9bn', '£21,846 per plan',
+    '12.3 per 1,000')."""
     if unit.startswith("£"):
         rest = unit[1:].strip()
-        return f"£{value:,.0f}{rest}" if rest in ("m", "bn", "k") else f"£{value:,.0f} {rest}".rstrip()
-    return f"{value:,.1f} {unit}".rstrip()
+        scale = {"m": 1e6, "bn": 1e9, "k": 1e3}.get(rest)
+        if scale is not None:
+            return formatting.money(value * scale)
+        return f"{formatting.pounds(value)} {rest}".rstrip()
+    if unit.strip() == "%":
+        return formatting.percent(value)
+    return f"{formatting.number(value, 1)} {unit}".rstrip()
 
 
 def gap_chart(data: pd.DataFrame, title: str, source: str, alt: str | None = None, *,

@@ -111,7 +111,7 @@ def test_charts_are_small_pngs_at_100_dpi(charts):
 
 
 def test_alt_text_describes_the_data(charts):
-    assert "£1,455m" in charts["gap"].alt and "2019-20" in charts["gap"].alt
+    assert "a shortfall of £1.5bn" in charts["gap"].alt and "2019-20" in charts["gap"].alt  # one money format
     assert "Kent ranks 3 of 4" in charts["ranked"].alt and "Safety Valve: Surrey" in charts["ranked"].alt
 
 
