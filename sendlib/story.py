@@ -29,19 +29,6 @@ LENS_WORDS = {
     "area_rate": "its own funding per plan in its own first year, held in real terms",
 }
 
-# kept for callers of the old names
-gbp = fmt.money
-pounds = fmt.pounds
-
-
-def number(value: object, digits: int = 0, suffix: str = "") -> str:
-    """Return a number with separators to `digits` decimals ('n/a' if missing)."""
-    return fmt.number(value, digits, suffix)
-
-
-percent_change = fmt.change_between
-
-
 # ----------------------------------------------------------------------------------------- shared pieces
 
 
@@ -484,17 +471,6 @@ def indicator_label(name: str) -> str:
     return str(_catalogue().loc[name, "label"])
 
 
-def format_value(value: object, unit: str) -> str:
-    """Return an indicator value formatted for its unit (GBP to the pound, counts whole, others to one decimal)."""
-    if fmt.is_missing(value):
-        return fmt.MISSING
-    if unit.startswith("GBP"):
-        return fmt.pounds(value)
-    if unit == "count":
-        return fmt.count(value)
-    return fmt.number(value, 1)
-
-
 def group_summary_rows(grouping: str = "programme") -> pd.DataFrame:
     """Return the derived group summary of one grouping (medians, quartiles, n per group, indicator and year)."""
     summary = load("group_summary")
@@ -515,7 +491,7 @@ def group_summary_table(indicators: tuple[str, ...] | None = None) -> ReportTabl
         row: dict[str, Any] = {"Indicator": indicator_label(name), "Year": part["period"].iloc[0]}
         for r in part.itertuples():
             flag = " *" if r.small_n else ""
-            row[r.group] = (f"{format_value(r.median, unit)} ({format_value(r.q1, unit)}–{format_value(r.q3, unit)}; "
+            row[r.group] = (f"{fmt.by_unit(r.median, unit)} ({fmt.by_unit(r.q1, unit)}–{fmt.by_unit(r.q3, unit)}; "
                             f"n={r.n}){flag}")
         shown.append(row)
     frame = pd.DataFrame(shown).fillna("")
@@ -541,16 +517,16 @@ def comparison_table(code: str) -> ReportTable:
     group = mine["group"].dropna().iloc[0] if mine["group"].notna().any() else None
 
     def median(value: object, n: object, unit: str) -> str:
-        return f"{format_value(value, unit)} (n={int(n)})" if n and int(n) > 0 else "n/a"
+        return f"{fmt.by_unit(value, unit)} (n={int(n)})" if n and int(n) > 0 else "n/a"
 
     return ReportTable([
         Column("Indicator", [indicator_label(n) for n in mine["indicator"]]),
         Column("Year", mine["period"].tolist()),
-        Column("This LA", [format_value(v, u) + (f" ({FLAG_WORDS.get(f, f)}: not in the medians)"
+        Column("This LA", [fmt.by_unit(v, u) + (f" ({FLAG_WORDS.get(f, f)}: not in the medians)"
                                                  if isinstance(f, str) else "")
                            for v, u, f in zip(mine["value"], mine["unit"], mine["flag"], strict=True)]),
-        Column("Region", [format_value(v, u) for v, u in zip(mine["region_value"], mine["unit"], strict=True)]),
-        Column("England", [format_value(v, u) for v, u in zip(mine["england_value"], mine["unit"], strict=True)]),
+        Column("Region", [fmt.by_unit(v, u) for v, u in zip(mine["region_value"], mine["unit"], strict=True)]),
+        Column("England", [fmt.by_unit(v, u) for v, u in zip(mine["england_value"], mine["unit"], strict=True)]),
         Column(f"{group} (median)" if group else "Group", [median(v, n, u) for v, n, u in zip(
             mine["group_median"], mine["group_n"], mine["unit"], strict=True)]),
         Column("Statistical neighbours (median)", [median(v, n, u) for v, n, u in zip(
