@@ -142,7 +142,10 @@ def write_export(frame: pd.DataFrame, path: Path | str) -> Path:
 
 
 def scan_for_markers(paths: list[Path], also: tuple[str, ...] = ()) -> list[str]:
-    """Return 'file: marker' for every planted personal detail found in the files (bytes of XLSX unzipped)."""
+    """Return 'file: marker' for every planted personal detail found in the files (bytes of XLSX unzipped, and
+    the CSV downloads a report embeds as base64 data URIs decoded)."""
+    import base64
+    import re
     import zipfile
 
     found = []
@@ -152,6 +155,8 @@ def scan_for_markers(paths: list[Path], also: tuple[str, ...] = ()) -> list[str]
             with zipfile.ZipFile(path) as archive:
                 data = b"".join(archive.read(name) for name in archive.namelist())
         text = data.decode("utf-8", errors="replace")
+        for blob in re.findall(r"data:[^;,\"']+(?:;charset=[^;,\"']+)?;base64,([A-Za-z0-9+/=]+)", text):
+            text += "\n" + base64.b64decode(blob).decode("utf-8", errors="replace")
         found += [f"{path}: {m}" for m in MARKERS + also if m.lower() in text.lower()]
     return found
 
