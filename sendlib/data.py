@@ -13,7 +13,6 @@ and `modified_tables()` lists what differs so that every output can say so.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 from sendlib.errors import DataValidationError, ParameterError
 from sendlib.paths import derived_dir, processed_dir
 from sendlib.schemas import DERIVED, SCHEMAS, TABLES, Schema, conform, validate
+from sendlib.sources import sha256_of
 
 MANIFEST = "MANIFEST.json"
 ALLOW_MODIFIED_ENV = "SENDLIB_ALLOW_MODIFIED_DATA"
@@ -147,15 +147,6 @@ def _entry(manifest: dict, name: str, path: Path) -> dict:
     return entry
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def difference(name: str) -> str | None:
     """Return what differs between a table and its manifest entry (checksum, or staleness of a derived table),
     or None if it matches."""
@@ -163,7 +154,7 @@ def difference(name: str) -> str | None:
     path = folder / f"{name}.csv"
     manifest = read_manifest(folder)
     entry = _entry(manifest, name, path)
-    digest = sha256_file(path)
+    digest = sha256_of(path)
     if digest != entry["sha256"]:
         return (f"{path} has sha256 {digest[:12]}…, but {folder / MANIFEST} records {entry['sha256'][:12]}… "
                 f"({entry['rows']} rows): the file was changed after it was built; {restore_hint(name)}")
@@ -241,7 +232,7 @@ def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[s
         if not path.is_file():
             problems.append(f"{name}: {path} is missing; {restore_hint(name)}")
             continue
-        digest = sha256_file(path)
+        digest = sha256_of(path)
         if digest != entry["sha256"]:
             problems.append(f"{name}: {path.name} has sha256 {digest[:12]}…, but {MANIFEST} records "
                             f"{entry['sha256'][:12]}…: the file was edited after it was built; {restore_hint(name)}")

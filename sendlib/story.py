@@ -617,16 +617,20 @@ def _solid(frame: pd.DataFrame) -> pd.Series:
     return (solid if not solid.empty else after).iloc[-1]
 
 
+def _against(main: pd.DataFrame, other: pd.DataFrame) -> str:
+    """Return 'the estimate N year(s) after is X (low to high), against Y (low to high)' for two event studies, at
+    the latest event time the main one observes at least half of its treated councils."""
+    solid = _solid(main)
+    row = other.set_index("event_time").loc[int(solid["event_time"])]
+    return (f"the estimate {int(solid['event_time'])} year(s) after is {row['estimate']:.3f} ({row['ci_low']:.3f} to "
+            f"{row['ci_high']:.3f}), against {solid['estimate']:.3f} ({solid['ci_low']:.3f} to "
+            f"{solid['ci_high']:.3f})")
+
+
 def effects_robustness(outcome: str = "log_ehc_plans") -> str:
     """Return a sentence comparing the main estimate with the DBV-only comparison group (the robustness check)."""
-    main = effects_frame(outcome, "never")
-    dbv = effects_frame(outcome, "dbv").set_index("event_time")
-    solid = _solid(main)
-    other = dbv.loc[int(solid["event_time"])]
-    return (f"Robustness: against councils in DBV only (rather than all councils never in Safety Valve), the "
-            f"estimate {int(solid['event_time'])} year(s) after is {other['estimate']:.3f} "
-            f"({other['ci_low']:.3f} to {other['ci_high']:.3f}), against {solid['estimate']:.3f} "
-            f"({solid['ci_low']:.3f} to {solid['ci_high']:.3f}) in the main comparison.")
+    return ("Robustness: against councils in DBV only (rather than all councils never in Safety Valve), "
+            + _against(effects_frame(outcome, "never"), effects_frame(outcome, "dbv")) + " in the main comparison.")
 
 
 def effects_flag_sentence(outcome: str = "log_ehc_plans") -> str:
@@ -634,14 +638,9 @@ def effects_flag_sentence(outcome: str = "log_ehc_plans") -> str:
     test = effects_test(outcome, "never", MAIN_SAMPLE)
     if not isinstance(test["excluded_observations"], str):
         return "No count in this study is marked by a data flag, so every observation is used."
-    main = effects_frame(outcome, "never", MAIN_SAMPLE)
-    everything = effects_frame(outcome, "never", "all").set_index("event_time")
-    solid = _solid(main)
-    other = everything.loc[int(solid["event_time"])]
     return (f"The main estimate leaves out the counts a data flag marks ({test['excluded_observations']}: see "
-            f"Methods). With them left in, the estimate {int(solid['event_time'])} year(s) after is "
-            f"{other['estimate']:.3f} ({other['ci_low']:.3f} to {other['ci_high']:.3f}), against "
-            f"{solid['estimate']:.3f} ({solid['ci_low']:.3f} to {solid['ci_high']:.3f}).")
+            "Methods). With them left in, "
+            + _against(effects_frame(outcome, "never", MAIN_SAMPLE), effects_frame(outcome, "never", "all")) + ".")
 
 
 def effects_overview() -> ReportTable:
