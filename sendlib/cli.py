@@ -9,6 +9,8 @@ import sys
 from sendlib import __version__
 from sendlib.errors import ParameterError, SendlibError
 
+ALLOW_MODIFIED_ENV = "SENDLIB_ALLOW_MODIFIED_DATA"  # as sendlib.data.ALLOW_MODIFIED_ENV (not imported: startup time)
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -19,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sendlib", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sendlib {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also SENDLIB_DEBUG=1)")
+    parser.add_argument("--allow-modified-data", action="store_true",
+                        help="use tables that differ from their MANIFEST.json (for experiments; every output then "
+                             "says so; also SENDLIB_ALLOW_MODIFIED_DATA=1)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (data, gap, la, compare, effects, reports, feedback):
         module.register(commands)
@@ -104,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("SENDLIB_DEBUG", "").strip() not in ("", "0")
-    argv = [a for a in argv if a != "--debug"]
+    allow = "--allow-modified-data" in argv
+    argv = [a for a in argv if a not in ("--debug", "--allow-modified-data")]
+    before = os.environ.get(ALLOW_MODIFIED_ENV)
+    if allow:  # for this process and the report kernels it starts
+        os.environ[ALLOW_MODIFIED_ENV] = "1"
     try:
-        args = build_parser().parse_args(argv)
-        status = args.func(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        status = _run(parser, args)
         sys.stdout.flush()
         return status
     except BrokenPipeError:  # output piped into `head` and the reader stopped: not an error
@@ -119,6 +129,27 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         message, status = _failure(exc)
         return _fail(exc, message, status, debug)
+    finally:
+        if allow:
+            if before is None:
+                os.environ.pop(ALLOW_MODIFIED_ENV, None)
+            else:
+                os.environ[ALLOW_MODIFIED_ENV] = before
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the chosen command: refuse empty values, and when modified data are allowed, check every table first
+    (a changed table must still be plausible) and say in the output's header and footer that the data differ."""
+    from sendlib.commands.arguments import refuse_empty_values, say_modified_data
+    from sendlib.data import allow_modified, verify_all
+
+    refuse_empty_values(parser, args)
+    if allow_modified() and args.command != "data":
+        verify_all()
+        say_modified_data(args, "header")
+    status = args.func(args)
+    say_modified_data(args, "footer")
+    return status
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sendlib.errors import DataValidationError, ParameterError
 from sendlib.paths import derived_dir, processed_dir
-from sendlib.schemas import DERIVED, SCHEMAS, TABLES, Schema, conform, validate
+from sendlib.schemas import DERIVED, SCHEMAS, TABLES, Schema, TableContext, check_table, conform, validate
 from sendlib.sources import sha256_of
 
 MANIFEST = "MANIFEST.json"
@@ -64,12 +64,23 @@ def load(name: str) -> pd.DataFrame:
     key = (name, str(path), stamp)
     if key not in _TABLES:
         verify(name, key)
-        _TABLES[key] = read_table(path, SCHEMAS[name])
+        _TABLES[key] = read_table(path, SCHEMAS[name], _context(name, key))
     return _TABLES[key].copy()
 
 
-def read_table(path: Path, schema: Schema) -> pd.DataFrame:
-    """Return one CSV read with its schema's types, conformed and validated (a DataValidationError otherwise)."""
+def _context(name: str, key: tuple[str, str, int]) -> TableContext | None:
+    """Return what a table's plausibility rules use: the other tables (loaded), its manifest entry, and whether
+    it differs from it (None for a table without rules)."""
+    if not SCHEMAS[name].checks:
+        return None
+    entry = read_manifest(folder_of(name))["tables"].get(name)
+    return TableContext(related=load, manifest=entry if isinstance(entry, dict) else {},
+                        modified=bool(_VERIFIED.get(key)))
+
+
+def read_table(path: Path, schema: Schema, context: TableContext | None = None) -> pd.DataFrame:
+    """Return one CSV read with its schema's types, conformed and validated (a DataValidationError otherwise);
+    with a `context`, the schema's plausibility rules are checked too (sendlib.schemas: years present, sums)."""
     try:
         frame = pd.read_csv(path, dtype=schema.dtypes(), keep_default_na=False, na_values=[""])
     except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -80,7 +91,8 @@ def read_table(path: Path, schema: Schema) -> pd.DataFrame:
         what = "; ".join([f"missing column(s) {missing}"] * bool(missing) + [f"unexpected column(s) {extra}"] * bool(extra))
         raise DataValidationError(schema.name, f"{what or 'columns out of order'}: columns are {list(frame.columns)}, "
                                                f"expected {schema.names}", schema.layer)
-    return validate(conform(frame, schema), schema)
+    frame = validate(conform(frame, schema), schema)
+    return check_table(frame, schema, context) if context is not None else frame
 
 
 def _unreadable(path: Path, schema: Schema, error: BaseException) -> str:
@@ -194,16 +206,73 @@ def verify(name: str, key: tuple[str, str, int] | None = None) -> None:
     if problem and not allow_modified():
         raise DataValidationError(name, problem + f" (to use it anyway: --allow-modified-data or "
                                                   f"{ALLOW_MODIFIED_ENV}=1)", SCHEMAS[name].layer)
+    if problem and SCHEMAS[name].layer == "derived":
+        for source in modified_tables():  # a changed processed table must still be plausible (sums, years)
+            if SCHEMAS[source].layer == "processed":
+                load(source)
+
+
+def modified_details() -> dict[str, str]:
+    """Return table -> how it differs from its manifest, for the tables checked in this process that differ
+    (allowed by the researcher)."""
+    current = {}
+    for (name, file, stamp), problem in _VERIFIED.items():
+        path = folder_of(name) / f"{name}.csv"
+        if problem and file == str(path) and path.is_file() and path.stat().st_mtime_ns == stamp:
+            current[name] = problem
+    return dict(sorted(current.items()))
+
+
+def describe_modified() -> str | None:
+    """Return the tables checked in this process that differ from their MANIFEST.json, in words for an output's
+    header and footer ('data/processed: high_needs_block and the derived tables computed from it'); None if none."""
+    details = modified_details()
+    if not details:
+        return None
+    processed = [n for n in details if SCHEMAS[n].layer == "processed"]
+    derived = [n for n in details if SCHEMAS[n].layer == "derived"]
+    stale = [n for n in derived if details[n].startswith("data/derived is older")]
+    computed = [n for n in derived if details[n].startswith("it was derived from")]
+    own = [n for n in derived if n not in stale and n not in computed]
+    parts = (["data/processed: " + ", ".join(processed)] * bool(processed) + ["data/derived: " + ", ".join(own)]
+             * bool(own) + ["data/derived is older than data/processed"] * bool(stale))
+    text = "; ".join(parts)
+    if computed:
+        text += (" and " if text else "") + "the derived tables computed from " + ("it" if len(processed) == 1
+                                                                                   else "them")
+    return text
 
 
 def modified_tables() -> list[str]:
     """Return the tables loaded in this process that differ from their manifest (allowed by the researcher)."""
-    current = []
-    for (name, file, stamp), problem in _VERIFIED.items():
-        path = folder_of(name) / f"{name}.csv"
-        if problem and file == str(path) and path.is_file() and path.stat().st_mtime_ns == stamp:
-            current.append(name)
-    return sorted(set(current))
+    return list(modified_details())
+
+
+def verify_all() -> list[str]:
+    """Check every table on disk against its manifest (once per process; DataValidationError on a difference
+    unless modified data is allowed), run the plausibility rules of each processed table that differs, and
+    return modified_tables(): what a command or report must then say it used."""
+    for name in TABLES + DERIVED:
+        if (folder_of(name) / f"{name}.csv").is_file():
+            verify(name)
+    for name in modified_tables():
+        if SCHEMAS[name].layer == "processed":
+            load(name)
+    return modified_tables()
+
+
+def _folder_context(folder: Path, entry: dict, name: str) -> TableContext:
+    """Return the plausibility-rule context of a table checked in `folder` (other tables read from there)."""
+    read: dict[str, pd.DataFrame] = {}
+
+    def related(other: str) -> pd.DataFrame:
+        if other not in read:
+            manifest = read_manifest(folder)["tables"].get(other)
+            context = _folder_context(folder, manifest, other) if SCHEMAS[other].checks and manifest else None
+            read[other] = read_table(folder / f"{other}.csv", SCHEMAS[other], context)
+        return read[other].copy()
+
+    return TableContext(related=related, manifest=entry if isinstance(entry, dict) else {}, modified=False)
 
 
 def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[str]:
@@ -238,9 +307,12 @@ def check(folder: Path | None = None, names: tuple[str, ...] = TABLES) -> list[s
                             f"{entry['sha256'][:12]}…: the file was edited after it was built; {restore_hint(name)}")
             continue
         try:
-            frame = read_table(path, SCHEMAS[name])
+            frame = read_table(path, SCHEMAS[name], _folder_context(base, entry, name) if SCHEMAS[name].checks
+                               else None)
         except DataValidationError as exc:
-            problems.append(f"{name}: {exc.problem}")
+            if exc.table != name and exc.table in names:
+                continue  # a table its rules read is at fault: that table's own line says so
+            problems.append(f"{name}: {exc.problem}" if exc.table == name else str(exc))
             continue
         if len(frame) != entry["rows"]:
             problems.append(f"{name}: {len(frame)} rows, {MANIFEST} records {entry['rows']}")

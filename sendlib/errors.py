@@ -40,14 +40,19 @@ class DataValidationError(SendlibError):
 
 
 class ParameterError(SendlibError):
-    """A user-supplied parameter (area, year, deflator...) is not valid."""
+    """A user-supplied parameter (area, year, deflator...) is not valid.
+
+    `parameter` is what the user typed it as: a flag ('--area') or an internal name ('base_year') reads
+    "--area='x' is not valid"; words for a positional argument ('LA name or code') read "LA name or code 'x'
+    is not valid"."""
 
     def __init__(self, parameter: str, value: object, expected: str, suggestions: list[str] | None = None):
         self.parameter = parameter
         self.value = value
         self.expected = expected
         self.suggestions = suggestions or []
-        message = f"{parameter}={value!r} is not valid: expected {expected}"
+        named = f"{parameter} {value!r}" if " " in parameter else f"{parameter}={value!r}"
+        message = f"{named} is not valid: expected {expected}"
         if self.suggestions:
             message += ". Did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(message)

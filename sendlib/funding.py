@@ -329,6 +329,19 @@ def no_data_reason(row: pd.Series, lag: int) -> str:
     hnb, ehcp = load("high_needs_block"), load("ehcp")
     funded = sorted(hnb.loc[hnb["area_code"] == row["area_code"], "financial_year"])
     counted = sorted(ehcp.loc[ehcp["area_code"] == row["area_code"], "january"])
+    years = sorted(set(hnb.loc[hnb["level"] == "la", "financial_year"]), key=fy_start)
+    if not funded and row.get("level") == "la" and years and not any(existed_in(row, fy) for fy in years):
+        expected = f"an LA that existed in the years of the DSG allocations in hand ({years[0]} to {years[-1]})"
+        if int(row["first_year"]) > fy_start(years[-1]) + 1:
+            return (f"{expected}: {row['area_name']} was first counted in January {int(row['first_year'])}, after "
+                    f"{years[-1]}")
+        names = load("areas").set_index("area_code")["area_name"]
+        value = row.get("successor_codes")
+        codes = [] if value is None or pd.isna(value) else [c for c in str(value).split(";") if c]
+        successors = [f"{names.get(code, code)} ({code})" for code in codes]
+        return (f"{expected}: {row['area_name']} was last counted in January {int(row['last_year'])} and abolished "
+                f"before {years[0]}" + (f"; its area is now in {' and '.join(successors)}: ask for one of those"
+                                        if successors else ""))
     if not funded:
         return (f"an area with a DSG high needs block allocation: {row['area_name']} has none in the DSG "
                 "allocation files in hand")

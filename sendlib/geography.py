@@ -7,6 +7,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -209,26 +210,59 @@ def _candidates(registry: pd.DataFrame) -> list[tuple[str, str]]:
     return pairs
 
 
-def find_area_codes(query: str, levels: Iterable[str] = ("la", "region", "england"),
-                    registry: pd.DataFrame | None = None) -> list[str]:
-    """Return the codes matching a query: a 3-digit code, an ONS code, a name or alias (any case), or a unique prefix."""
-    registry = areas() if registry is None else registry
-    registry = registry[registry["level"].isin(list(levels))]
+#: The longest query matched, in characters: a longer one is refused before any matching (and echoed back cut short).
+MAX_QUERY = 200
+#: How much of a refused query an error message repeats.
+ECHO_LENGTH = 60
+
+
+def echo(query: object) -> str:
+    """Return a query as an error message may repeat it: at most ECHO_LENGTH characters ('…' where cut)."""
+    text = str(query)
+    return text if len(text) <= ECHO_LENGTH else text[: ECHO_LENGTH - 1] + "…"
+
+
+def query_problem(query: object) -> str | None:
+    """Return what a query should have been if it cannot name any area (empty, too long, no letters or digits),
+    else None."""
     text = str(query).strip()
     if not text:
-        return []
+        return "a name or code, not an empty value"
+    if len(text) > MAX_QUERY:
+        return f"a name or code of at most {MAX_QUERY} characters (this one has {len(text):,})"
+    if not normalise_name(text):
+        return "a name or code in letters (A-Z) or digits; this one has none (other alphabets are not read)"
+    return None
+
+
+def _matches(query: str, levels: Iterable[str], registry: pd.DataFrame) -> tuple[list[str], str]:
+    """Return (codes, how) for a query: how is 'code', 'name' (a whole name or alias), 'word' (the start of a
+    word of a name or alias) or '' (no match, or a query that cannot name an area)."""
+    registry = registry[registry["level"].isin(list(levels))]
+    text = str(query).strip()
+    if query_problem(text):
+        return [], ""
     upper = text.upper()
     by_code = registry[(registry["area_code"].str.upper() == upper) | (registry["ons_code"].str.upper() == upper)
                        | registry["former_ons_codes"].fillna("").str.upper().str.split(";").apply(lambda xs: upper in xs)]
     if not by_code.empty:
-        return by_code["area_code"].drop_duplicates().tolist()
+        return by_code["area_code"].drop_duplicates().tolist(), "code"
     wanted = normalise_name(text)
     pairs = _candidates(registry)
     exact = sorted({code for name, code in pairs if name == wanted})
     if exact:
-        return exact
-    prefix = sorted({code for name, code in pairs if name.startswith(wanted + " ") or name.startswith(wanted)})
-    return prefix
+        return exact, "name"
+    # a partial name must start a word of a name or alias ('tower ham', 'hamlets'), never the middle of one
+    starts = sorted({code for name, code in pairs if f" {name}".find(f" {wanted}") >= 0})
+    return starts, "word" if starts else ""
+
+
+def find_area_codes(query: str, levels: Iterable[str] = ("la", "region", "england"),
+                    registry: pd.DataFrame | None = None) -> list[str]:
+    """Return the codes matching a query: a 3-digit code, an ONS code, a name or alias (any case), or else the
+    start of a word of a name or alias. A query with no letters or digits, or longer than MAX_QUERY, matches none."""
+    registry = areas() if registry is None else registry
+    return _matches(query, levels, registry)[0]
 
 
 def suggest_areas(query: str, levels: Iterable[str] = ("la", "region", "england"),
@@ -236,9 +270,9 @@ def suggest_areas(query: str, levels: Iterable[str] = ("la", "region", "england"
     """Return up to `limit` 'Name (code)' suggestions close to a query that matched nothing (best first)."""
     registry = areas() if registry is None else registry
     registry = registry[registry["level"].isin(list(levels))]
-    wanted = normalise_name(query)
-    if not wanted:
+    if query_problem(query):
         return []
+    wanted = normalise_name(query)
     scores: dict[str, float] = {}
     for name, code in _candidates(registry):
         whole = difflib.SequenceMatcher(None, wanted, name).ratio()
@@ -250,20 +284,51 @@ def suggest_areas(query: str, levels: Iterable[str] = ("la", "region", "england"
     return [f"{labels[c]} ({c})" for s, c in sorted(best, key=lambda t: (-t[0], labels[t[1]]))[:limit]]
 
 
+#: The most candidates an 'it matches several areas' message lists.
+MAX_LISTED = 12
+
+
+@dataclass(frozen=True)
+class AreaMatch:
+    """The one area a query named, and whether it was taken from the start of a word of its name (partial)."""
+
+    row: pd.Series
+    query: str
+    partial: bool
+
+    def taken_as(self, flag: str) -> str:
+        """Return the line saying which area a partial name was taken as ("--area 'West' taken as ...")."""
+        return f"{flag} {echo(self.query)!r} taken as {self.row['area_name']} ({self.row['area_code']})"
+
+
+def match_area(query: str, levels: Iterable[str] = ("la", "region", "england"), parameter: str = "area",
+               registry: pd.DataFrame | None = None) -> AreaMatch:
+    """Return the one area a query names (a code, a whole name or alias, or the start of a word of exactly one
+    area's name or alias), or raise ParameterError naming `parameter` with the candidates or close matches."""
+    levels = tuple(levels)
+    registry = areas() if registry is None else registry
+    kinds = " or ".join({"la": "an LA (3-digit code, ONS code or name)", "region": "a region (name or E12 code)",
+                         "england": "England"}[lv] for lv in levels)
+    problem = query_problem(query)
+    if problem:
+        raise ParameterError(parameter, echo(query), f"{kinds}: {problem}")
+    codes, how = _matches(query, levels, registry)
+    if len(codes) == 1:
+        return AreaMatch(registry[registry["area_code"] == codes[0]].iloc[0], str(query), how == "word")
+    if codes:
+        rows = registry[registry["area_code"].isin(codes)].sort_values("area_name")
+        labels = [f"{r.area_name} ({r.area_code})" for r in rows.itertuples()]
+        if len(labels) > MAX_LISTED:
+            labels = labels[:MAX_LISTED] + [f"… and {len(labels) - MAX_LISTED} more"]
+        raise ParameterError(parameter, echo(query), f"{kinds}; it matches several areas (give more of the name, "
+                                                     "or the code)", labels)
+    raise ParameterError(parameter, echo(query), kinds, suggest_areas(query, levels, registry))
+
+
 def resolve_area(query: str, levels: Iterable[str] = ("la", "region", "england"), parameter: str = "area",
                  registry: pd.DataFrame | None = None) -> pd.Series:
     """Return the registry row of the one area a query names, or raise ParameterError with close matches."""
-    levels = tuple(levels)
-    registry = areas() if registry is None else registry
-    codes = find_area_codes(query, levels, registry)
-    if len(codes) == 1:
-        return registry[registry["area_code"] == codes[0]].iloc[0]
-    kinds = " or ".join({"la": "an LA (3-digit code, ONS code or name)", "region": "a region (name or E12 code)",
-                         "england": "England"}[lv] for lv in levels)
-    if codes:
-        labels = [f"{r.area_name} ({r.area_code})" for r in registry[registry["area_code"].isin(codes)].itertuples()]
-        raise ParameterError(parameter, query, f"{kinds}; it matches several areas", labels)
-    raise ParameterError(parameter, query, kinds, suggest_areas(query, levels, registry))
+    return match_area(query, levels, parameter, registry).row
 
 
 def region_las(region_code: str, registry: pd.DataFrame | None = None, current_only: bool = False) -> pd.DataFrame:

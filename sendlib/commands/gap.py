@@ -10,10 +10,13 @@ import sys
 import pandas as pd
 
 from sendlib import formatting as fmt
+from sendlib.commands.arguments import area_argument, financial_year_argument, named_as_flags
 from sendlib.errors import ParameterError
-from sendlib.geography import resolve_area
 
 LENS_OF = {"own": "own_base", "national": "national_rate", "area": "area_rate"}
+#: The model's parameter names (sendlib.funding.gap) as the user types them.
+FLAGS = {"level": "--level", "area": "--area", "deflator": "--deflator", "lag": "--lag", "base_year": "--base-year",
+         "prices": "--prices", "numerator": "--numerator", "la_base": "--la-base"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                       "year with a deflator)")
     gap.add_argument("--numerator", choices=["before", "after"], default="before",
                      help="high needs block before (default) or after deductions")
-    gap.add_argument("--la-base", choices=list(LENS_OF), default="own",
-                     help="regions and LAs: the council's own first-year rate (default; a region sums its councils), "
-                          "England's 2015-16 rate (national), or the area's own rate in its own first year (area)")
+    gap.add_argument("--la-base", choices=list(LENS_OF), default=None,
+                     help="regions and LAs: the council's own first-year rate (own, the default; a region sums its "
+                          "councils), England's 2015-16 rate (national), or the area's own rate in its own first year "
+                          "(area)")
     gap.add_argument("--csv", metavar="PATH", help="write the full table in pounds, unrounded ('-' for standard output)")
     gap.set_defaults(func=run)
 
@@ -43,32 +47,37 @@ def is_default(args: argparse.Namespace) -> bool:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Refuse options that do not apply to the chosen level or variant (named by their flag)."""
-    if args.level == "england" and args.la_base != "own":
-        raise ParameterError("--la-base", args.la_base, "no --la-base at --level england (England's base is its own "
-                                                        "2015-16 rate)")
-    if args.deflator == "none" and args.prices is not None:
-        raise ParameterError("--prices", args.prices, "no --prices with --deflator none (cash terms have no price year)")
+    """Refuse options that are empty or do not apply to the chosen level or variant (named by their flag); strip
+    the spaces around a financial year ('--base-year " 2015-16 "' is 2015-16); --la-base is 'own' when not given."""
     for flag, value in (("--area", args.area), ("--base-year", args.base_year), ("--prices", args.prices)):
         if value is not None and not str(value).strip():
             raise ParameterError(flag, value, "a non-empty value")
+    if args.level == "england" and args.la_base is not None:
+        raise ParameterError("--la-base", args.la_base, "no --la-base at --level england (England's base is its own "
+                                                        "2015-16 rate; --la-base chooses the base of regions and LAs)")
+    if args.deflator == "none" and args.prices is not None:
+        raise ParameterError("--prices", args.prices, "no --prices with --deflator none (cash terms have no price year)")
+    args.la_base = args.la_base or "own"
+    args.base_year = financial_year_argument(args.base_year, "--base-year")
+    args.prices = financial_year_argument(args.prices, "--prices")
 
 
 def gap_rows(args: argparse.Namespace) -> pd.DataFrame:
     """Return the gap rows the options ask for (derived table, or computed for a non-default variant)."""
     from sendlib.data import load
 
+    row = area_argument(args.area, (args.level,), "--area") if args.area is not None else None
     if not is_default(args):
         from sendlib import funding
 
-        return funding.gap(level=args.level, area=args.area, deflator=args.deflator, lag=args.lag,
-                           base_year=args.base_year, prices=args.prices, numerator=args.numerator,
-                           la_base=args.la_base)
+        with named_as_flags(FLAGS, {"area": args.area}):
+            return funding.gap(level=args.level, area=None if row is None else str(row["area_code"]),
+                               deflator=args.deflator, lag=args.lag, base_year=args.base_year, prices=args.prices,
+                               numerator=args.numerator, la_base=args.la_base)
     table = load("gap")
     lens = "own_base" if args.level == "england" else LENS_OF[args.la_base]
     rows = table[(table["level"] == args.level) & (table["lens"] == lens)]
-    if args.area is not None:
-        row = resolve_area(args.area, levels=(args.level,), parameter="--area")
+    if row is not None:
         rows = rows[rows["area_code"] == row["area_code"]]
         if rows.empty:
             from sendlib.funding import no_data_reason

@@ -12,10 +12,10 @@ import pandas as pd
 
 from sendlib import formatting as fmt
 from sendlib import story
-from sendlib.errors import ParameterError
 from sendlib.geography import resolve_area
 
-MAX_QUERY = 200
+#: The LA argument (QUERY) in the words errors use.
+QUERY_WORDS = "LA name or code"
 PROGRAMME_KEYS = ("programme", "cohort", "dfe_amount_gbp", "confidence", "source")
 
 
@@ -156,10 +156,10 @@ def format_la(record: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the LA's programme status and headline numbers (or one JSON object with --json); return 0."""
-    query = str(args.query)
-    if len(query) > MAX_QUERY:
-        raise ParameterError("QUERY", query[:40] + "…", f"a name or code of at most {MAX_QUERY} characters")
-    record = la_record(query)
+    from sendlib.commands.arguments import area_argument
+
+    row = area_argument(str(args.query), ("la",), QUERY_WORDS)  # refused, or taken as one LA (said if partial)
+    record = la_record(str(row["area_code"]))
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
     else:

@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the reports (see sendlib.reports.runner)."""
+    """Build the reports (see sendlib.reports.runner), first saying which area each partial name was taken as."""
+    from sendlib.commands.arguments import say_taken_as
     from sendlib.reports.runner import command_reports
 
+    for flag, level, values in (("--region", "region", args.region), ("--la", "la", args.la)):
+        for value in values:
+            say_taken_as(value, (level,), flag)
     return command_reports(args)

@@ -3,7 +3,9 @@
 nbconvert's HTMLExporter with our template (templates/sendlib_report, extending nbconvert's classic base):
 no input cells or prompts, no stderr, tracebacks or scripts, figures embedded as base64 PNG with their alt
 text, inline CSS (print-friendly), a table of contents built from the headings, and a footer with the
-parameters, the data vintages from MANIFEST.json, the sendlib version, the git commit and the build time.
+parameters, the data vintages from MANIFEST.json, the sendlib version, the git commit and the build time. A
+report built from tables that differ from MANIFEST.json (allowed with --allow-modified-data) says so in its
+masthead and its footer.
 """
 
 from __future__ import annotations
@@ -74,13 +76,18 @@ def manifest_vintages(manifest: dict) -> list[dict[str, Any]]:
 
 
 def provenance() -> dict[str, Any]:
-    """Return what every footer shares in one build: version, commit, vintages, licence and the CSS."""
-    from sendlib.data import read_manifest
+    """Return what every footer shares in one build: version, commit, vintages, licence, the CSS, and which
+    tables differ from their MANIFEST.json ('modified', '' if none: the masthead and footer then say so).
 
+    Every table is checked here, once, before any report runs: a changed table stops the build with a named
+    error unless modified data are allowed (--allow-modified-data), and must still pass its plausibility rules."""
+    from sendlib.data import describe_modified, read_manifest, verify_all
+
+    verify_all()
     manifest = read_manifest()
     return {"version": __version__, "commit": git_commit(), "vintages": manifest_vintages(manifest),
             "licence": f"Data: {manifest.get('licence', 'see MANIFEST.json')}. Built with sendlib.",
-            "css": read_css()}
+            "css": read_css(), "modified": describe_modified() or ""}
 
 
 def now_text() -> str:

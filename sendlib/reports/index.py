@@ -47,6 +47,7 @@ class Entry:
     seconds: float = 0.0
     executed: str = ""
     last_ok_at: str = ""
+    modified: str = ""  # the tables that differed from MANIFEST.json when it was built ('' if none)
 
 
 def _entries(raw: object) -> tuple[dict[str, Entry], bool]:
@@ -94,6 +95,7 @@ PARAMETER = re.compile(r"<code>(la|region)</code> = ([A-Z0-9]{3,9})\b")
 BUILT = re.compile(r"<dt>Built</dt><dd>([^<]*)</dd>")
 PAGE_PREFIX = "SEND high needs funding: "
 GENERATOR = re.compile(r'<meta\b(?=[^>]*\bname="generator")(?=[^>]*\bcontent="sendlib )[^>]*>')
+MODIFIED = re.compile(r'<meta\b(?=[^>]*\bname="sendlib-modified-data")(?=[^>]*\bcontent="([^"]*)")[^>]*>')
 
 
 def report_files(out: Path) -> list[str]:
@@ -123,9 +125,11 @@ def entry_from_file(out: Path, relpath: str) -> Entry | None:
     parameter = PARAMETER.search(head)
     code = "E92000001" if kind == "england" else parameter.group(2) if parameter else ""
     built = BUILT.search(head)
+    modified = MODIFIED.search(start)
     return Entry(relpath=relpath, kind=kind, title=title, area_code=code, status="ok",
                  built_at=html.unescape(built.group(1)) if built else "", last_ok_at="",
-                 reason="" if built else "recovered from the file on disk")
+                 reason="" if built else "recovered from the file on disk",
+                 modified=html.unescape(modified.group(1)) if modified else "")
 
 
 def recover_entries(out: Path) -> dict[str, Entry]:
@@ -171,7 +175,7 @@ def _row(out: Path, entry: Entry) -> dict | None:
         return None
     return {"label": _label(entry), "status": entry.status, "reason": entry.reason, "built_at": entry.built_at,
             "link": _link(entry.relpath) if exists else "", "executed": _link(entry.executed) if entry.executed else "",
-            "previous": entry.last_ok_at if entry.status != "ok" and exists else ""}
+            "previous": entry.last_ok_at if entry.status != "ok" and exists else "", "modified": entry.modified}
 
 
 def index_sections(out: Path, state: dict[str, Entry]) -> list[dict]:

@@ -325,12 +325,12 @@ def default_jobs(jobs: int | None, count: int) -> int:
     return max(1, min(jobs or os.cpu_count() or 1, count))
 
 
-def _entry(result: Result) -> Entry:
-    """Return the index entry of a result."""
+def _entry(result: Result, modified: str = "") -> Entry:
+    """Return the index entry of a result (`modified`: the tables that differ from MANIFEST.json, '' if none)."""
     report = result.report
     return Entry(relpath=report.relpath, kind=report.kind, title=report.title, area_code=report.area_code,
                  status=result.status, reason=result.reason, built_at=result.built_at,
-                 seconds=round(result.seconds, 2), executed=result.executed)
+                 seconds=round(result.seconds, 2), executed=result.executed, modified=modified)
 
 
 def _progress(total: int, enabled: bool | None) -> Any:
@@ -375,6 +375,7 @@ class Build:
     kernels: str
     problems: list[str] = field(default_factory=list)
     index_written: bool = True
+    modified: str = ""  # the tables that differ from MANIFEST.json ('' if none)
 
 
 def build_reports(reports: list[Report], out: Path, jobs: int | None = None, timeout: int = 600,
@@ -458,10 +459,10 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
         def on_result(result: Result) -> None:
             """Record a result: the list, the index, the progress bar."""
             results.append(result)
-            write_index([_entry(result)])
+            write_index([_entry(result, shared["modified"])])
             bar.update(1)
             if bar.disable and progress is None:
-                mark = "ok    " if result.ok else "FAILED"
+                mark = ("ok (MODIFIED DATA)" if shared["modified"] else "ok    ") if result.ok else "FAILED"
                 print(f"  {mark} {result.report.relpath} ({result.seconds:.1f} s)"
                       + (f": {result.reason}" if result.reason else ""), file=sys.stderr)
 
@@ -475,7 +476,7 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
                              reason=f"its worker process died (its output is in {settings.log})"))
         bar.close()
         if index_problem:  # try once more with every result, now that the workers are done
-            write_index([_entry(r) for r in results])
+            write_index([_entry(r, shared["modified"]) for r in results])
         if index_problem:
             problems.append(f"the index was not updated: {index_problem[0]}")
         stopped = server.stopped_early() if server is not None else None
@@ -495,7 +496,8 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
             run.remove()
         files.use_run(None)
     order = {r.relpath: i for i, r in enumerate(reports)}
-    return Build(sorted(results, key=lambda r: order[r.report.relpath]), line, problems, not index_problem)
+    return Build(sorted(results, key=lambda r: order[r.report.relpath]), line, problems, not index_problem,
+                 shared["modified"])
 
 
 def _keep_logs(run_dir: Path, out: Path) -> None:
@@ -505,11 +507,18 @@ def _keep_logs(run_dir: Path, out: Path) -> None:
     files.write_atomic(out / EXECUTED / LOG_NAME, text)
 
 
-def summarise(results: list[Result], out: Path, seconds: float, index_written: bool = True) -> str:
-    """Return the closing summary: counts, time, each failure with its reason, and the index path."""
+def summarise(results: list[Result], out: Path, seconds: float, index_written: bool = True,
+              modified: str = "") -> str:
+    """Return the closing summary: counts, time, each failure with its reason, and the index path (and, for a
+    build from tables that differ from MANIFEST.json, that every report says so)."""
     failed = [r for r in results if not r.ok]
     lines = [f"Built {len(results) - len(failed)} of {len(results)} reports in {seconds:.1f} s "
-             f"into {out}" + (f"; {len(failed)} failed:" if failed else ".")]
+             f"into {out}" + (" WITH MODIFIED DATA" if modified and len(failed) < len(results) else "")
+             + (f"; {len(failed)} failed:" if failed else ".")]
+    if modified:
+        lines.insert(1, f"  MODIFIED DATA: tables that differ from MANIFEST.json ({modified}), allowed with "
+                        "--allow-modified-data; each report says so in its header and footer, and they are not "
+                        "sendlib's published figures")
     lines += [f"  {r.report.relpath}: {r.reason} (notebook kept: {out / r.executed if r.executed else 'none'})"
               for r in failed]
     lines.append(f"Index: {out / 'index.html'}" + ("" if index_written else " (not updated: see below)"))
@@ -530,7 +539,8 @@ def command_reports(args: argparse.Namespace) -> int:
     if args.out is None:
         io.check_output_folder(out, "--out")
     build = run_build(reports, out, jobs=args.jobs, timeout=args.timeout, kernels=kernels)
-    print(summarise(build.results, out.resolve(), time.perf_counter() - started, build.index_written))
+    print(summarise(build.results, out.resolve(), time.perf_counter() - started, build.index_written,
+                    build.modified))
     for problem in build.problems:
         print(f"sendlib: {problem}", file=sys.stderr)
     return 0 if all(r.ok for r in build.results) and not build.problems else 1
