@@ -240,6 +240,10 @@ def describe_modified() -> str | None:
     if computed:
         text += (" and " if text else "") + "the derived tables computed from " + ("it" if len(processed) == 1
                                                                                    else "them")
+    if processed and not (stale or computed or own):
+        return text
+    if stale or computed:
+        text += "; figures derived before the change, run `sendlib data derive` to recompute them"
     return text
 
 

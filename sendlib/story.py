@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sendlib import formatting as fmt
-from sendlib.data import load, modified_tables, read_manifest
+from sendlib.data import describe_modified, load, read_manifest
 from sendlib.display import Column, ReportTable
 from sendlib.geography import ENGLAND_CODE, resolve_area
 from sendlib.periods import fy_start, last_january_before_agreement
@@ -152,13 +152,12 @@ def group_counts_sentence() -> str:
 
 
 def modified_data_warning() -> str | None:
-    """Return a warning naming the tables that differ from their manifest (allowed by the researcher), or None."""
-    tables = modified_tables()
-    if not tables:
+    """Return a warning that the data differ from the published build (allowed by the researcher), or None."""
+    what = describe_modified()
+    if not what:
         return None
-    return ("**These figures use data that differ from the published build** (" + ", ".join(tables)
-            + " changed after they were built, allowed with --allow-modified-data). Do not share them as sendlib's "
-            "figures.")
+    return (f"**These figures use data that differ from the published build** ({what}; allowed with "
+            "--allow-modified-data). Do not share them as sendlib's figures.")
 
 
 # ----------------------------------------------------------------------------------------- England

@@ -529,7 +529,8 @@ def test_text_output_says_modified_data_in_its_first_and_last_line(camden_copy, 
     assert main(["--allow-modified-data", *argv] if where == "before" else [*argv, "--allow-modified-data"]) == 0
     printed = capsys.readouterr()
     lines = printed.out.strip().splitlines()
-    words = "data/processed: high_needs_block and the derived tables computed from it"
+    words = ("data/processed: high_needs_block and the derived tables computed from it; figures derived before the "
+             "change, run `sendlib data derive` to recompute them")
     assert lines[0].startswith("MODIFIED DATA: these figures use tables that differ from MANIFEST.json") and \
         words in lines[0] and "not sendlib's published figures" in lines[0]
     assert lines[-1] == f"MODIFIED DATA: the figures above use tables that differ from MANIFEST.json ({words})."
@@ -605,7 +606,8 @@ def test_a_report_from_modified_data_says_so_in_its_masthead_footer_summary_and_
 
     assert main(london(out, "--allow-modified-data")) == 0
     printed = capsys.readouterr()
-    words = "data/processed: high_needs_block and the derived tables computed from it"
+    words = ("data/processed: high_needs_block and the derived tables computed from it; figures derived before the "
+             "change, run `sendlib data derive` to recompute them")
     assert "Built 1 of 1 reports in " in printed.out and f"into {out.resolve()} WITH MODIFIED DATA." in printed.out
     assert f"MODIFIED DATA: tables that differ from MANIFEST.json ({words})" in printed.out
     assert "  ok (MODIFIED DATA) regions/london.html" in printed.err
