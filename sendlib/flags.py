@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sendlib.formatting import count, pounds
 from sendlib.periods import fy_start
 
 COUNT_BREAK_SHARE = 0.25
@@ -64,10 +65,10 @@ def count_breaks(ehcp: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
         rows.append({
             "area_code": row["area_code"], "level": "la", "code": "count_break", "period_kind": "january",
             "year": january, "period": f"January {january}", "value": actual[index], "expected": expected[index],
-            "message": (f"{names.get(row['area_code'], row['area_code'])}: {int(actual[index]):,} EHC plans in January "
-                        f"{january}, but January {january - 1}'s {int(previous[index]):,} plus {int(row['new_plans']):,} "
-                        f"new plans minus {int(row['ceased_plans']):,} ceased plans in {january - 1} gives "
-                        f"{int(round(expected[index])):,} ({difference[index]:+,.0f}); DfE's published count is kept, "
+            "message": (f"{names.get(row['area_code'], row['area_code'])}: {count(actual[index])} EHC plans in January "
+                        f"{january}, but January {january - 1}'s {count(previous[index])} plus {count(row['new_plans'])} "
+                        f"new plans minus {count(row['ceased_plans'])} ceased plans in {january - 1} gives "
+                        f"{count(expected[index])} ({difference[index]:+,.0f}); DfE's published count is kept, "
                         "but left out of comparisons"),
             "rule": RULES["count_break"], "excludes": EXCLUDES["count_break"]})
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
@@ -96,8 +97,8 @@ def unusual_bases(base_rows: pd.DataFrame, population_0_25: pd.Series, names: di
     for row in frame[(frame["rate_z"].abs() > UNUSUAL_Z) | (frame["per_1000_z"].abs() > UNUSUAL_Z)].itertuples():
         parts = []
         if abs(row.rate_z) > UNUSUAL_Z:
-            parts.append(f"£{row.rate:,.0f} per plan ({row.rate / median_rate:.1f} times the councils' median "
-                         f"£{median_rate:,.0f})")
+            parts.append(f"{pounds(row.rate)} per plan ({row.rate / median_rate:.1f} times the councils' median "
+                         f"{pounds(median_rate)})")
         if abs(row.per_1000_z) > UNUSUAL_Z:
             parts.append(f"{row.per_1000:.1f} plans per 1,000 residents aged 0-25 (median {median_per_1000:.1f}; "
                          "mid-2023 population)")
@@ -129,7 +130,7 @@ def joined_bases(own_base_la: pd.DataFrame, names: dict[str, str]) -> pd.DataFra
             "year": fy_start(str(first["base_year"])), "period": str(first["base_year"]),
             "value": float(first["base_rate_gbp"]), "expected": math.nan,
             "message": (f"{names.get(code, code)}: its base rate is the {first['base_year']} funding per plan of the "
-                        f"joined area {names.get(unit, unit)} (£{float(first['base_rate_gbp']):,.0f}), so its index "
+                        f"joined area {names.get(unit, unit)} ({pounds(first['base_rate_gbp'])}), so its index "
                         f"is not 100 in its own first year ({first['financial_year']})"),
             "rule": RULES["joined_base"], "excludes": EXCLUDES["joined_base"]})
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)

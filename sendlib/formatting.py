@@ -13,6 +13,8 @@ from numbers import Number
 
 import pandas as pd
 
+from sendlib.periods import fy_label
+
 MISSING = "n/a"
 _UNITS = ((1e9, "bn", 1), (1e6, "m", 1), (1e3, "k", 0))
 
@@ -125,8 +127,7 @@ def financial_year(start: object) -> str:
         return start
     if is_missing(start):
         return MISSING
-    year = int(float(start))  # type: ignore[arg-type]
-    return f"{year}-{(year + 1) % 100:02d}"
+    return fy_label(int(float(start)))  # type: ignore[arg-type]
 
 
 def by_unit(value: object, unit: str) -> str:

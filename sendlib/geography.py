@@ -14,9 +14,9 @@ import pandas as pd
 
 from sendlib.data import load
 from sendlib.errors import InputFileError, ParameterError
-from sendlib.periods import existed_in_financial_year, is_fy_label
+from sendlib.periods import ENGLAND_CODE, existed_in_financial_year, is_fy_label
 
-ENGLAND_CODE = "E92000001"
+__all__ = ["ENGLAND_CODE"]  # re-exported: the one definition is sendlib.periods.ENGLAND_CODE
 FIRST_JANUARY = 2015
 
 #: Short names people use that are not prefixes of the official name, or that would be ambiguous.

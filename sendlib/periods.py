@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+#: England's code in every table (ONS code for the country).
+ENGLAND_CODE = "E92000001"
+
 _FY = re.compile(r"^(\d{4})-(\d{2})$")
 
 

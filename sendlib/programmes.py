@@ -21,7 +21,7 @@ import pandas as pd
 
 from sendlib.data import load
 from sendlib.errors import ParameterError
-from sendlib.geography import current_las, resolve_area
+from sendlib.geography import ENGLAND_CODE, current_las, resolve_area
 from sendlib.periods import fy_start, is_fy_label
 
 SV_AGREEMENTS_ANNOUNCED = 38
@@ -237,7 +237,7 @@ def overview() -> pd.DataFrame:
     out = []
     for code, name in [*zip(regions.index, regions["area_name"], strict=True), (None, "England")]:
         here = rows if code is None else rows[rows["region_code"] == code]
-        record: dict[str, Any] = {"region_code": code or "E92000001", "region_name": name}
+        record: dict[str, Any] = {"region_code": code or ENGLAND_CODE, "region_name": name}
         for programme, prefix in (("safety_valve", "sv"), ("dbv", "dbv")):
             chosen = here[(here["programme"] == programme) & here["primary"]].sort_values(["order", "area_name"])
             record[f"{prefix}_las"] = len(chosen)

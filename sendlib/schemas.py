@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.errors import DataValidationError
-from sendlib.periods import existed_in_financial_year, fy_label, fy_start
+from sendlib.periods import ENGLAND_CODE, existed_in_financial_year, fy_label, fy_start
 
 LEVELS = ("la", "region", "england")
 FY_PATTERN = r"^\d{4}-\d{2}$"
@@ -477,7 +477,6 @@ def validate(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 #: The first financial year of the England model (its base year): national_series must start there.
 MODEL_FIRST_YEAR = "2015-16"
-ENGLAND = "E92000001"
 #: How to put a damaged table right (named in every table-rule error).
 RESTORE = ("restore it (`git checkout -- data/processed`) or rebuild it (`sendlib data build`); "
            "`sendlib data check` lists what differs")
@@ -572,7 +571,7 @@ def areas_every_period(period: str, value: str | None = None) -> Callable:
 
     def rule(frame: pd.DataFrame, schema: Schema, context: TableContext) -> None:
         areas = context.related("areas")
-        wanted = [ENGLAND] + sorted(areas.loc[areas["level"] == "region", "area_code"])
+        wanted = [ENGLAND_CODE] + sorted(areas.loc[areas["level"] == "region", "area_code"])
         periods = sorted(set(frame.loc[frame["level"] == "la", period]), key=_period_start)
         have = set(zip(frame["area_code"].tolist(), frame[period].tolist(), strict=True))
         for when in periods:
@@ -717,7 +716,7 @@ def council_sums(period: str, columns: tuple[str, ...]) -> Callable:
             total, value = block.sum(axis=0), england_rows[when]
             off = whole & ~np.isnan(value) & (np.abs(total - value) > np.where(pounds, 0.5 * counts[when], 0.5))
             for j in np.nonzero(off)[0]:
-                if (columns[j], ENGLAND, str(when)) not in exceptions:
+                if (columns[j], ENGLAND_CODE, str(when)) not in exceptions:
                     yield (f"{columns[j]} for {when}: the regions sum to {_amount(columns[j], total[j])}, but "
                            f"England's row says {_amount(columns[j], value[j])}")
 

@@ -11,6 +11,9 @@ import pytest
 from sendlib.paths import PACKAGE_DIR, REPO_ROOT
 
 MODELS = {"sendlib.funding", "sendlib.programmes", "sendlib.compare", "sendlib.effects", "sendlib.flags"}
+#: the models the issue names: no wording or formatting at all (flags' messages are the content of its table and
+#: go through sendlib.formatting)
+PURE_MODELS = MODELS - {"sendlib.flags"}
 PRESENT = {"sendlib.story", "sendlib.display", "sendlib.plots", "sendlib.formatting", "sendlib.hexmap"}
 
 
@@ -130,7 +133,8 @@ def test_model_modules_hold_no_command_line_or_formatting_code(model):
     text = path.read_text(encoding="utf-8")
     tree = ast.parse(text)
     names = imported(path, set(modules()))
-    assert not names & (PRESENT | {"sendlib.cli"}) and not any(n.startswith("sendlib.commands") for n in names)
+    forbidden = PRESENT if model in PURE_MODELS else PRESENT - {"sendlib.formatting"}
+    assert not names & (forbidden | {"sendlib.cli"}) and not any(n.startswith("sendlib.commands") for n in names)
     assert "argparse" not in text and "print(" not in text
     assert not any(isinstance(n, ast.FunctionDef) and n.name.startswith(("command_", "format_", "_format"))
                    for n in ast.walk(tree)), model

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sendlib.periods import ENGLAND_CODE
 from sendlib.reports.files import locked, write_atomic
 
 STATE_NAME = ".reports.json"
@@ -123,7 +124,7 @@ def entry_from_file(out: Path, relpath: str) -> Entry | None:
     kind = ("england" if relpath == "england.html" else "region" if relpath.startswith("regions/")
             else "la" if relpath.startswith("las/") else "custom")
     parameter = PARAMETER.search(head)
-    code = "E92000001" if kind == "england" else parameter.group(2) if parameter else ""
+    code = ENGLAND_CODE if kind == "england" else parameter.group(2) if parameter else ""
     built = BUILT.search(head)
     modified = MODIFIED.search(start)
     return Entry(relpath=relpath, kind=kind, title=title, area_code=code, status="ok",
