@@ -172,3 +172,21 @@ def test_the_section_reads_only_the_summary(imported):
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
                             env={**os.environ, "SENDLIB_FEEDBACK_DIR": str(imported)})
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_a_build_with_synthetic_survey_data_says_so_in_every_report_and_the_index(tmp_path, monkeypatch, capsys):
+    from sendlib.cli import main
+    from sendlib.feedback.report import uses_synthetic_data
+    from sendlib.feedback.store import feedback_dir
+
+    use_feedback_folder(tmp_path, monkeypatch)
+    export = write_export(export_frame(synthetic_responses({"Leeds": 6})), tmp_path / "export.csv")
+    assert main(["feedback", "import", str(export)]) == 0
+    assert uses_synthetic_data(feedback_dir())
+    out = tmp_path / "out"
+    assert main(["reports", "--la", "Leeds", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SYNTHETIC TEST DATA" in printed
+    page = next((out / "las").glob("*.html")).read_text(encoding="utf-8")
+    assert "Synthetic test data:" in page.split("</header>")[0]
+    assert "synthetic test data" in (out / "index.html").read_text(encoding="utf-8")

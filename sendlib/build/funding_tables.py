@@ -211,13 +211,13 @@ class DeflatorVintage:
 
 def gdp_deflator_vintages(raw: Path) -> list[DeflatorVintage]:
     """Return every YBGB file in hand, latest vintage first (a dated ONS download or a copy the registry dates)."""
-    found = []
+    found, missing = [], []
     for name in GDP_DEFLATOR_SOURCES:
         registered = source(name)
         path = registered.find(raw)
         if path is None:
             if not registered.optional:
-                registered.locate(raw)
+                missing.append(registered)
             continue
         copy = registered.series_copy
         if copy is None:
@@ -228,12 +228,17 @@ def gdp_deflator_vintages(raw: Path) -> list[DeflatorVintage]:
             series = read_ons_series(path, copy.cdid, {"Title": copy.title, "CDID": copy.cdid,
                                                        "Release date": f"{copy.as_of:%d-%m-%Y}"})
             found.append(DeflatorVintage(name, series, copy.as_of, copy.vintage, copy.index_base))
+    if not found and missing:
+        missing[0].locate(raw)  # names the file expected
     require(bool(found), "deflators", "no GDP deflator (YBGB) file is in hand")
-    return sorted(found, key=lambda v: (v.as_of, v.name), reverse=True)
+    return sorted(found, key=lambda v: (v.as_of, v.name), reverse=True)  # one vintage in hand is enough
 
 
 def _hmt_deflator(raw: Path) -> pd.DataFrame:
-    """Return financial_year, hmt_gdp_deflator (2024-25 = 100) and its outturn/forecast status from HM Treasury's file."""
+    """Return financial_year, hmt_gdp_deflator (2024-25 = 100) and its outturn/forecast status from HM Treasury's file
+    (no rows when the file is not in hand: the model does not use it)."""
+    if source(HMT_DEFLATOR).find(raw) is None:
+        return pd.DataFrame(columns=["financial_year", "hmt_gdp_deflator", "hmt_gdp_deflator_status"])
     path = path_of(raw, HMT_DEFLATOR)
     frame = read_columns(path, ["fiscal_year", "gdp_deflator", "is_forecast"], numeric=["gdp_deflator"],
                          key=["fiscal_year"])
@@ -272,12 +277,13 @@ def build_deflators(raw: Path) -> Built:
     last = gdp_fy["financial_year"].max()
     checks = [f"GDP deflator: {len(gdp_fy)} complete financial years to {last}, all from one vintage ({gdp.vintage})",
               f"CPIH: {len(cpih_fy)} complete financial years to {cpih_fy['financial_year'].max()}",
-              f"HM Treasury deflator: outturn to {hmt.loc[hmt['hmt_gdp_deflator_status'] == 'outturn', 'financial_year'].max()}, "
-              f"forecast {hmt.loc[hmt['hmt_gdp_deflator_status'] == 'forecast', 'financial_year'].min()} to "
-              f"{hmt['financial_year'].max()}"]
+              (f"HM Treasury deflator: outturn to "
+               f"{hmt.loc[hmt['hmt_gdp_deflator_status'] == 'outturn', 'financial_year'].max()}, forecast "
+               f"{hmt.loc[hmt['hmt_gdp_deflator_status'] == 'forecast', 'financial_year'].min()} to "
+               f"{hmt['financial_year'].max()}" if not hmt.empty else "HM Treasury deflator: not in hand")]
     indexed = frame.set_index("financial_year")
     previous = f"{fy_start(last) - 1}-{fy_start(last) % 100:02d}"
-    if previous in indexed.index:
+    if previous in indexed.index and not hmt.empty:
         ons = 100 * (indexed.loc[last, "gdp_deflator"] / indexed.loc[previous, "gdp_deflator"] - 1)
         treasury = 100 * (indexed.loc[last, "hmt_gdp_deflator"] / indexed.loc[previous, "hmt_gdp_deflator"] - 1)
         checks.append(f"{last} on {previous}: ONS outturn {ons:+.2f}%; HM Treasury March 2026 "
@@ -294,7 +300,8 @@ def build_deflators(raw: Path) -> Built:
                      + "; ".join(f"{v.name} ({v.vintage})" for v in vintages[1:]))
     releases = {gdp.name: gdp.vintage if gdp.name != "ons_gdp_deflator" else f"ONS release of {gdp.as_of:%-d %B %Y}",
                 "ons_cpih": f"ONS release of {cpih.release_date:%-d %B %Y}"}
-    return Built("deflators", frame, [gdp.name, "ons_cpih", HMT_DEFLATOR], [], checks, notes, releases)
+    inputs = [gdp.name, "ons_cpih"] + ([HMT_DEFLATOR] if not hmt.empty else [])
+    return Built("deflators", frame, inputs, [], checks, notes, releases)
 
 
 def _dsg_page(financial_year: str) -> str:

@@ -98,6 +98,15 @@ def read_published(region_code: str, folder: Path | None = None) -> Published:
                      int(info["threshold"]), bool(info.get("synthetic")))
 
 
+def uses_synthetic_data(folder: Path | None = None) -> bool:
+    """Return True if the survey summary the reports would show was made from synthetic test responses."""
+    folder = folder or store.feedback_dir()
+    if summary_state(folder) != "ok":
+        return False
+    info = json.loads((folder / store.SUMMARY_INFO).read_text(encoding="utf-8"))
+    return bool(info.get("synthetic"))
+
+
 def _actions(codes: list[str], folder: Path) -> pd.DataFrame:
     """Return the logged actions for these area codes, newest first."""
     from sendlib.feedback.actions import read_actions

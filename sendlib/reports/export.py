@@ -82,12 +82,13 @@ def provenance() -> dict[str, Any]:
     Every table is checked here, once, before any report runs: a changed table stops the build with a named
     error unless modified data are allowed (--allow-modified-data), and must still pass its plausibility rules."""
     from sendlib.data import describe_modified, read_manifest, verify_all
+    from sendlib.feedback.report import uses_synthetic_data
 
     verify_all()
     manifest = read_manifest()
     return {"version": __version__, "commit": git_commit(), "vintages": manifest_vintages(manifest),
             "licence": f"Data: {manifest.get('licence', 'see MANIFEST.json')}. Built with sendlib.",
-            "css": read_css(), "modified": describe_modified() or ""}
+            "css": read_css(), "modified": describe_modified() or "", "synthetic": uses_synthetic_data()}
 
 
 def now_text() -> str:

@@ -325,6 +325,13 @@ def default_jobs(jobs: int | None, count: int) -> int:
     return max(1, min(jobs or os.cpu_count() or 1, count))
 
 
+def _marks(shared: dict[str, Any]) -> str:
+    """Return what makes a build not for sharing, in words ('' if nothing): tables that differ from MANIFEST.json,
+    survey responses that are synthetic test data."""
+    marks = [shared.get("modified") or "", "survey responses: synthetic test data" if shared.get("synthetic") else ""]
+    return "; ".join(m for m in marks if m)
+
+
 def _entry(result: Result, modified: str = "") -> Entry:
     """Return the index entry of a result (`modified`: the tables that differ from MANIFEST.json, '' if none)."""
     report = result.report
@@ -376,6 +383,7 @@ class Build:
     problems: list[str] = field(default_factory=list)
     index_written: bool = True
     modified: str = ""  # the tables that differ from MANIFEST.json ('' if none)
+    synthetic: bool = False  # the survey section was made from synthetic test responses
 
 
 def build_reports(reports: list[Report], out: Path, jobs: int | None = None, timeout: int = 600,
@@ -459,10 +467,10 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
         def on_result(result: Result) -> None:
             """Record a result: the list, the index, the progress bar."""
             results.append(result)
-            write_index([_entry(result, shared["modified"])])
+            write_index([_entry(result, _marks(shared))])
             bar.update(1)
             if bar.disable and progress is None:
-                mark = ("ok (MODIFIED DATA)" if shared["modified"] else "ok    ") if result.ok else "FAILED"
+                mark = ("ok (MODIFIED DATA)" if _marks(shared) else "ok    ") if result.ok else "FAILED"
                 print(f"  {mark} {result.report.relpath} ({result.seconds:.1f} s)"
                       + (f": {result.reason}" if result.reason else ""), file=sys.stderr)
 
@@ -476,7 +484,7 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
                              reason=f"its worker process died (its output is in {settings.log})"))
         bar.close()
         if index_problem:  # try once more with every result, now that the workers are done
-            write_index([_entry(r, shared["modified"]) for r in results])
+            write_index([_entry(r, _marks(shared)) for r in results])
         if index_problem:
             problems.append(f"the index was not updated: {index_problem[0]}")
         stopped = server.stopped_early() if server is not None else None
@@ -497,7 +505,7 @@ def run_build(reports: list[Report], out: Path, jobs: int | None = None, timeout
         files.use_run(None)
     order = {r.relpath: i for i, r in enumerate(reports)}
     return Build(sorted(results, key=lambda r: order[r.report.relpath]), line, problems, not index_problem,
-                 shared["modified"])
+                 shared["modified"], bool(shared.get("synthetic")))
 
 
 def _keep_logs(run_dir: Path, out: Path) -> None:
@@ -541,6 +549,9 @@ def command_reports(args: argparse.Namespace) -> int:
     build = run_build(reports, out, jobs=args.jobs, timeout=args.timeout, kernels=kernels)
     print(summarise(build.results, out.resolve(), time.perf_counter() - started, build.index_written,
                     build.modified))
+    if build.synthetic:
+        print("  SYNTHETIC TEST DATA: the survey sections were made from synthetic test responses (data/feedback); "
+              "every report says so in its header: do not share them")
     for problem in build.problems:
         print(f"sendlib: {problem}", file=sys.stderr)
     return 0 if all(r.ok for r in build.results) and not build.problems else 1
