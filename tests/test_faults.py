@@ -289,6 +289,31 @@ def test_kernel_that_dies_at_start_up_points_to_the_run_log(tmp_path, private_te
     assert leftovers(tmp_path) == []
 
 
+def test_a_kernel_that_dies_once_at_start_up_is_started_again(tmp_path, private_temp, monkeypatch):
+    from sendlib.reports.params import select_reports
+    from sendlib.reports.runner import run_build
+
+    spec = tmp_path / "jupyter" / "kernels" / "sendlib-flaky"
+    spec.mkdir(parents=True)
+    marker = tmp_path / "died-once"
+    flaky = ("import os, sys, runpy\n"
+             f"marker = {str(marker)!r}\n"
+             "if not os.path.exists(marker):\n"
+             "    open(marker, 'w').close(); sys.exit(3)  # as when another process took the kernel's port\n"
+             "sys.argv = ['sendlib.reports.kernel'] + sys.argv[1:]\n"
+             "runpy.run_module('sendlib.reports.kernel', run_name='__main__')")
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", flaky, "-f", "{connection_file}"], "display_name": "flaky",
+        "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    out = tmp_path / "out"
+    build = run_build(select_reports(regions=["London"]), out, jobs=1, kernel_name="sendlib-flaky",
+                      kernels="plain", progress=False)
+    [result] = build.results
+    assert marker.exists() and result.status == "ok", result.reason
+    assert (out / "regions" / "london.html").is_file()
+
+
 # --------------------------------------------------------------------------------------- kernels
 
 

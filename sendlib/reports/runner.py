@@ -40,6 +40,9 @@ KERNEL_NAME = "sendlib"
 EXECUTED = "executed"
 LOG_NAME = "last-run.log"
 REASON_LIMIT = 400
+#: A kernel that dies before replying to kernel_info (jupyter_client's port race: the ports it picked were taken
+#: before the kernel bound them) is started again, up to this many times in all.
+START_ATTEMPTS = 3
 KERNELS_ENV = "SENDLIB_KERNELS"
 KERNEL_MODES = ("auto", "fast", "plain")
 
@@ -277,11 +280,19 @@ def run_one(report: Report) -> Result:
     partial = settings.run_dir / (report.stem.replace("/", "__") + ".ipynb")
     timings: dict[str, float] = {}
     try:
-        nb = papermill.execute_notebook(
-            str(report.notebook), str(partial), parameters=report.params, kernel_name=settings.kernel_name,
-            cwd=str(report.notebook.parent), execution_timeout=settings.timeout, start_timeout=120,
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            shutdown_kernel="immediate")
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                nb = papermill.execute_notebook(
+                    str(report.notebook), str(partial), parameters=report.params, kernel_name=settings.kernel_name,
+                    cwd=str(report.notebook.parent), execution_timeout=settings.timeout, start_timeout=120,
+                    progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                    shutdown_kernel="immediate")
+                break
+            except RuntimeError as exc:  # a kernel that died at start-up, e.g. on a port another took meanwhile
+                if "kernel_info" not in str(exc) or attempt == START_ATTEMPTS:
+                    raise
+                print(f"sendlib: {report.relpath}: the kernel died at start-up ({exc}); starting another",
+                      file=sys.stderr)
         timings["execute"] = time.perf_counter() - started
         built_at = now_text()
         page = export_html(nb, report, settings.shared, settings.area_names, _EXPORTER, built_at)
