@@ -4,42 +4,19 @@ a browser); skipped when it is absent unless SENDLIB_REQUIRE_BROWSER=1 (CI), the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from browser_support import Browser, browser_or_skip
 
 from sendlib.reports.params import select_reports
 from sendlib.reports.runner import build_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _browser_or_skip() -> object:
-    """Return the sync_playwright factory, or skip (fail when SENDLIB_REQUIRE_BROWSER=1) with the reason."""
-    problem = None
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        problem = (f"{CHROMIUM} not found: install Debian's chromium (scripts/ensure-chromium.sh or "
-                   "`apt-get install chromium`)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "the playwright Python package is not installed (pip install playwright)"
-        sync_playwright = None
-    if problem:
-        if os.environ.get("SENDLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SENDLIB_REQUIRE_BROWSER=1 but {problem}")
-        pytest.skip(problem)
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def playwright_factory() -> object:
-    return _browser_or_skip()
+    return browser_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -51,23 +28,10 @@ def outputs(playwright_factory, tmp_path_factory) -> Path:
 
 
 def test_index_and_region_report_render_offline_without_errors(playwright_factory, outputs, tmp_path):
-    sync_playwright = playwright_factory
-    problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with playwright_factory() as playwright:
+        browser = Browser(playwright)
         try:
-            context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})
-
-            def block(route) -> None:
-                problems.append(f"blocked network request {route.request.url}")
-                route.abort()
-
-            context.route("http://**/*", block)
-            context.route("https://**/*", block)
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed to load {r.url}"))
+            page = browser.page
             for name, expected in [("index.html", "SEND high needs funding reports"),
                                    ("regions/london.html", "SEND high needs funding: London")]:
                 page.goto((outputs / name).as_uri(), wait_until="load")
@@ -87,7 +51,7 @@ def test_index_and_region_report_render_offline_without_errors(playwright_factor
             assert page.url.endswith("regions/london.html")
         finally:
             browser.close()
-    assert not problems, problems
+    assert not browser.requests and not browser.problems, (browser.requests, browser.problems)
 
 
 
@@ -157,29 +121,6 @@ def index_page(playwright_factory, tmp_path_factory) -> Path:
                  Entry("regions/london.html", "region", "London", "E12000007", "ok", built_at="now"),
                  Entry("las/886-kent.html", "la", "Kent", "886", "ok", built_at="now")], provenance(), "now")
     return out / "index.html"
-
-
-class Browser:
-    """One offline Chromium context; every network request is refused and recorded."""
-
-    def __init__(self, playwright, javascript: bool = True) -> None:
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        self.context = self.browser.new_context(offline=True, java_script_enabled=javascript,
-                                                viewport={"width": 1100, "height": 900})
-        self.requests: list[str] = []
-        self.problems: list[str] = []
-
-        def block(route) -> None:
-            self.requests.append(route.request.url)
-            route.abort()
-
-        self.context.route(lambda url: not url.startswith(("file:", "data:")), block)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
-
-    def close(self) -> None:
-        self.browser.close()
 
 
 def _visible_councils(page) -> list[str]:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import london, one_line
 
 import sendlib.io
 from sendlib import cli
@@ -35,13 +36,6 @@ PREVIOUS = "<!DOCTYPE html>\n<html><body><p>previous build</p></body></html>\n"
 # --------------------------------------------------------------------------------------- helpers
 
 
-def one_line(err: str) -> str:
-    """Return the single line printed on stderr (fail if there is a traceback or more than one line)."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("sendlib: "), err
-    return lines[0]
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -168,8 +162,6 @@ def command_raising(monkeypatch, exc: BaseException) -> None:
     monkeypatch.setattr(cli, "build_parser", parser)
 
 
-def london(out: Path, *extra: str) -> list[str]:
-    return ["reports", "--region", "London", "--jobs", "1", "--out", str(out), *extra]
 
 
 def previous_build(out: Path) -> None:

@@ -5,11 +5,11 @@ no planted personal detail anywhere in the page. Skipped without Chromium unless
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
+from browser_support import Browser, browser_or_skip
 from feedback_synthetic import (
     LISTED_NAME,
     MARKERS,
@@ -25,27 +25,7 @@ from sendlib.reports.runner import build_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 YORKSHIRE = "E12000003"
-
-
-def _browser_or_skip():
-    """Return sync_playwright, or skip (fail when SENDLIB_REQUIRE_BROWSER=1) with the reason."""
-    problem = None
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        problem = f"{CHROMIUM} not found: install Debian's chromium (scripts/ensure-chromium.sh)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "the playwright Python package is not installed"
-        sync_playwright = None
-    if problem:
-        if os.environ.get("SENDLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SENDLIB_REQUIRE_BROWSER=1 but {problem}")
-        pytest.skip(problem)
-    return sync_playwright
 
 
 def section_notebook(path: Path) -> Path:
@@ -68,7 +48,7 @@ def section_notebook(path: Path) -> Path:
 
 
 def test_the_section_renders_in_a_report_offline_without_personal_data(tmp_path, monkeypatch):
-    sync_playwright = _browser_or_skip()
+    sync_playwright = browser_or_skip()
     folder = tmp_path / "feedback"
     folder.mkdir()
     monkeypatch.setenv("SENDLIB_FEEDBACK_DIR", str(folder))
@@ -83,22 +63,10 @@ def test_the_section_renders_in_a_report_offline_without_personal_data(tmp_path,
     page_path = out / "feedback.html"
     leaks = scan_for_markers([p for p in out.rglob("*") if p.is_file()])
     assert not leaks, leaks
-    problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = Browser(playwright)
         try:
-            context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})
-
-            def block(route) -> None:
-                problems.append(f"blocked network request {route.request.url}")
-                route.abort()
-
-            context.route("http://**/*", block)
-            context.route("https://**/*", block)
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed to load {r.url}"))
+            page = browser.page
             page.goto(page_path.as_uri(), wait_until="load")
             shot = tmp_path / "feedback.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -115,4 +83,4 @@ def test_the_section_renders_in_a_report_offline_without_personal_data(tmp_path,
             assert box and box["height"] > 0
         finally:
             browser.close()
-    assert not problems, problems
+    assert not browser.requests and not browser.problems, (browser.requests, browser.problems)

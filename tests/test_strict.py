@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_support import london, one_line
 
 from sendlib.cli import main
 from sendlib.data import MANIFEST, allow_modified, clear_cache, load, modified_tables
@@ -30,13 +31,6 @@ ALLOW = "SENDLIB_ALLOW_MODIFIED_DATA"
 # --------------------------------------------------------------------------------------- helpers
 
 
-def one_line(err: str) -> str:
-    """Return the single line printed on stderr (fail on a traceback or more than one line)."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("sendlib: "), err
-    return lines[0]
 
 
 @pytest.fixture(autouse=True)
@@ -590,8 +584,6 @@ def fake_papermill(monkeypatch, tmp_path):
     monkeypatch.setenv("TMPDIR", str(temp))
 
 
-def london(out: Path, *extra: str) -> list[str]:
-    return ["reports", "--region", "London", "--jobs", "1", "--out", str(out), *extra]
 
 
 def test_a_report_from_modified_data_says_so_in_its_masthead_footer_summary_and_index(
