@@ -550,3 +550,26 @@ def make_dsg_ods(tmp_path: Path):
         return write_dsg_ods(tmp_path / (name or f"dsg-{next(count)}.ods"), **options)
 
     return make
+
+
+# --------------------------------------------------------------------------------------- report builds
+
+
+@pytest.fixture
+def fake_papermill(monkeypatch):
+    """Replace papermill's execution by a quick fake that writes a whole executed notebook (no kernel).
+
+    Report builds use the fork-started worker pool, so the workers inherit the fake.
+    """
+    import nbformat
+    import papermill
+
+    def execute_notebook(input_path, output_path, parameters=None, **_options):
+        nb = nbformat.read(input_path, as_version=4)
+        nb.cells = [nbformat.v4.new_markdown_cell(f"## Fake report\n\nParameters: {parameters}")]
+        nbformat.write(nb, output_path)
+        return nb
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    monkeypatch.setenv("SENDLIB_KERNELS", "plain")
+    return execute_notebook

@@ -564,30 +564,17 @@ def test_output_from_data_as_built_says_nothing_of_it(data_copy, capsys):
 
 
 @pytest.fixture
-def fake_papermill(monkeypatch, tmp_path):
-    """Replace papermill's execution by a quick fake that writes a whole notebook (no kernel); plain kernels,
-    and a private temp folder."""
-    import nbformat
-    import papermill
-
-    def execute_notebook(input_path, output_path, parameters=None, **_options):
-        nb = nbformat.read(input_path, as_version=4)
-        nb.cells = [nbformat.v4.new_markdown_cell(f"## Fake report\n\nParameters: {parameters}")]
-        nbformat.write(nb, output_path)
-        return nb
-
-    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
-    monkeypatch.setenv("SENDLIB_KERNELS", "plain")
+def quick_build(fake_papermill, monkeypatch, tmp_path):
+    """The fake papermill of conftest, with a private temp folder."""
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(temp))
     monkeypatch.setenv("TMPDIR", str(temp))
-
-
+    return fake_papermill
 
 
 def test_a_report_from_modified_data_says_so_in_its_masthead_footer_summary_and_index(
-        camden_copy, tmp_path, fake_papermill, capsys):
+        camden_copy, tmp_path, quick_build, capsys):
     from sendlib.reports.index import entry_from_file
 
     out = tmp_path / "out"
@@ -617,7 +604,7 @@ def test_a_report_from_modified_data_says_so_in_its_masthead_footer_summary_and_
     assert entry_from_file(out, "regions/london.html").modified == words  # the record rebuilt from disk keeps it
 
 
-def test_a_report_from_data_as_built_says_so_in_its_footer(data_copy, tmp_path, fake_papermill, capsys):
+def test_a_report_from_data_as_built_says_so_in_its_footer(data_copy, tmp_path, quick_build, capsys):
     out = tmp_path / "out"
     assert main(london(out)) == 0
     printed = capsys.readouterr()
@@ -628,7 +615,7 @@ def test_a_report_from_data_as_built_says_so_in_its_footer(data_copy, tmp_path, 
     assert '<span class="status-ok">ok</span>' in (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_implausible_modified_data_stops_a_build_before_any_report(data_copy, tmp_path, fake_papermill, capsys):
+def test_implausible_modified_data_stops_a_build_before_any_report(data_copy, tmp_path, quick_build, capsys):
     edit(data_copy, "high_needs_block", lambda frame: frame[~frame["area_code"].isin(LONDON_THREE)])
     out = tmp_path / "out"
     assert main(london(out, "--allow-modified-data")) == 1
