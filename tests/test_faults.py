@@ -239,21 +239,28 @@ def test_disk_full_in_a_cli_csv_leaves_no_partial_file(tmp_path, monkeypatch, ca
 # --------------------------------------------------------------------------------------- a kernel that dies
 
 
-def test_kernel_that_dies_at_start_up_points_to_the_run_log(tmp_path, private_temp, monkeypatch):
+def london_with_kernel(tmp_path: Path, monkeypatch, name: str, argv: list[str]):
+    """Register a kernel spec `name` running python with `argv`, build London with it on the plain path into
+    tmp_path/out, and return the report's result."""
     from sendlib.reports.params import select_reports
     from sendlib.reports.runner import run_build
 
-    spec = tmp_path / "jupyter" / "kernels" / "sendlib-dies"
+    spec = tmp_path / "jupyter" / "kernels" / name
     spec.mkdir(parents=True)
-    crash = "import sys; print('sendlib-test: this kernel cannot start', file=sys.stderr); sys.exit(3)"
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", crash, "{connection_file}"], "display_name": "dies",
-        "language": "python"}), encoding="utf-8")
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, *argv], "display_name": name,
+                                                  "language": "python"}), encoding="utf-8")
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    out = tmp_path / "out"
-    build = run_build(select_reports(regions=["London"]), out, jobs=1, kernel_name="sendlib-dies",
+    build = run_build(select_reports(regions=["London"]), tmp_path / "out", jobs=1, kernel_name=name,
                       kernels="plain", progress=False)
     [result] = build.results
+    return result
+
+
+def test_kernel_that_dies_at_start_up_points_to_the_run_log(tmp_path, private_temp, monkeypatch):
+
+    crash = "import sys; print('sendlib-test: this kernel cannot start', file=sys.stderr); sys.exit(3)"
+    out = tmp_path / "out"
+    result = london_with_kernel(tmp_path, monkeypatch, "sendlib-dies", ["-c", crash, "{connection_file}"])
     assert result.status == "failed"
     log = out / "executed" / "last-run.log"
     assert f"(the kernel's output is in {log})" in result.reason
@@ -262,11 +269,7 @@ def test_kernel_that_dies_at_start_up_points_to_the_run_log(tmp_path, private_te
 
 
 def test_a_kernel_that_dies_once_at_start_up_is_started_again(tmp_path, private_temp, monkeypatch):
-    from sendlib.reports.params import select_reports
-    from sendlib.reports.runner import run_build
 
-    spec = tmp_path / "jupyter" / "kernels" / "sendlib-flaky"
-    spec.mkdir(parents=True)
     marker = tmp_path / "died-once"
     flaky = ("import os, sys, runpy\n"
              f"marker = {str(marker)!r}\n"
@@ -274,14 +277,8 @@ def test_a_kernel_that_dies_once_at_start_up_is_started_again(tmp_path, private_
              "    open(marker, 'w').close(); sys.exit(3)  # as when another process took the kernel's port\n"
              "sys.argv = ['sendlib.reports.kernel'] + sys.argv[1:]\n"
              "runpy.run_module('sendlib.reports.kernel', run_name='__main__')")
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", flaky, "-f", "{connection_file}"], "display_name": "flaky",
-        "language": "python"}), encoding="utf-8")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     out = tmp_path / "out"
-    build = run_build(select_reports(regions=["London"]), out, jobs=1, kernel_name="sendlib-flaky",
-                      kernels="plain", progress=False)
-    [result] = build.results
+    result = london_with_kernel(tmp_path, monkeypatch, "sendlib-flaky", ["-c", flaky, "-f", "{connection_file}"])
     assert marker.exists() and result.status == "ok", result.reason
     assert (out / "regions" / "london.html").is_file()
 
